@@ -1,0 +1,1 @@
+"""Per-engine plumbing shared by checkpointers, stores and caches."""
