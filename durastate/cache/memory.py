@@ -1,0 +1,72 @@
+"""In-memory cache: thread-safe, TTL in seconds, exact-namespace clear."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import TypeVar
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from durastate.cache.base import CacheBase, CacheEntry
+from durastate.checkpoint.base import Blob
+
+ValueT = TypeVar("ValueT")
+
+
+class InMemoryCache(CacheBase[ValueT]):
+    """A node cache in process memory."""
+
+    def __init__(self, *, serde: SerializerProtocol | None = None) -> None:
+        super().__init__(serde=serde)
+        self._entries: dict[tuple[str, str], tuple[Blob, float | None]] = {}
+        self._lock = threading.Lock()
+
+    def read(self, keys: Sequence[tuple[str, str]], now: float) -> dict[tuple[str, str], Blob]:
+        out = {}
+        with self._lock:
+            for k in keys:
+                hit = self._entries.get(k)
+                if hit is None:
+                    continue
+                blob, expires = hit
+                if expires is not None and expires <= now:
+                    del self._entries[k]
+                    continue
+                out[k] = blob
+        return out
+
+    def write(self, entries: Sequence[CacheEntry]) -> None:
+        with self._lock:
+            for e in entries:
+                self._entries[(e.ns_text, e.key)] = ((e.type, e.data), e.expires_at)
+
+    def delete_namespaces(self, ns_texts: Sequence[str] | None) -> None:
+        with self._lock:
+            if ns_texts is None:
+                self._entries.clear()
+                return
+            wanted = set(ns_texts)
+            for k in [k for k in self._entries if k[0] in wanted]:
+                del self._entries[k]
+
+    def sweep_ttl(self) -> int:
+        now = time.time()
+        with self._lock:
+            dead = [k for k, (_, exp) in self._entries.items() if exp is not None and exp <= now]
+            for k in dead:
+                del self._entries[k]
+        return len(dead)
+
+    async def aread(self, keys: Sequence[tuple[str, str]], now: float) -> dict[tuple[str, str], Blob]:
+        return self.read(keys, now)
+
+    async def awrite(self, entries: Sequence[CacheEntry]) -> None:
+        self.write(entries)
+
+    async def adelete_namespaces(self, ns_texts: Sequence[str] | None) -> None:
+        self.delete_namespaces(ns_texts)
+
+    async def asweep_ttl(self) -> int:
+        return self.sweep_ttl()

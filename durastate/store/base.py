@@ -1,0 +1,544 @@
+"""Engine-independent store logic: validation, dedup, embedding, TTL, result assembly.
+
+A store engine receives a ``PreparedBatch`` — validated, deduplicated, with every
+embedding already computed outside any lock or transaction — and answers each
+request. Reads in a batch see the store as it was before the batch's writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    Item,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    TTLConfig,
+)
+
+from durastate._bridge import in_thread, run_on_loop
+from durastate._sweeper import TaskSweeper, ThreadSweeper
+from durastate.errors import InvalidInputError
+from durastate.store.filters import Condition, compile_filter, matches
+from durastate.store.index import IndexSettings, parse_index
+from durastate.store.vectors import Matrix, as_matrix, scores, top_k
+
+Namespace = tuple[str, ...]
+
+
+def check_label(label: Any, namespace: Any) -> None:
+    if not isinstance(label, str):
+        raise InvalidInputError(
+            f"namespace {namespace!r}: labels must be strings, got {type(label).__name__}"
+        )
+    if not label:
+        raise InvalidInputError(f"namespace {namespace!r}: labels must not be empty")
+    if "." in label:
+        raise InvalidInputError(f"namespace {namespace!r}: label {label!r} contains '.'")
+    if "\x00" in label:
+        raise InvalidInputError(f"namespace {namespace!r}: label {label!r} contains NUL")
+
+
+def check_namespace(namespace: Any, *, allow_empty: bool = False, writing: bool = False) -> Namespace:
+    """Validate a namespace the same way on every engine, for reads and writes."""
+    if not isinstance(namespace, tuple):
+        if isinstance(namespace, list):
+            namespace = tuple(namespace)
+        else:
+            raise InvalidInputError(
+                f"namespace must be a tuple of strings, got {type(namespace).__name__}"
+            )
+    if not namespace and not allow_empty:
+        raise InvalidInputError("namespace must not be empty")
+    for label in namespace:
+        check_label(label, namespace)
+    if writing and namespace[0] == "langgraph":
+        raise InvalidInputError(f"namespace {namespace!r}: root label 'langgraph' is reserved")
+    return namespace
+
+
+def check_key(key: Any, namespace: Namespace) -> str:
+    if not isinstance(key, str):
+        raise InvalidInputError(
+            f"key in namespace {namespace!r} must be a string, got {type(key).__name__}"
+        )
+    if "\x00" in key:
+        raise InvalidInputError(f"key {key!r} in namespace {namespace!r} contains NUL")
+    return key
+
+
+def value_to_json(value: Any, namespace: Namespace, key: str) -> str:
+    """The JSON text of a store value, or a clear error naming the item."""
+    where = f"value of {namespace!r}/{key!r}"
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{where} must be a dict, got {type(value).__name__}")
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{where} is not JSON-serializable: {exc}") from None
+    if "\\u0000" in text:
+        raise InvalidInputError(f"{where} contains a NUL character, which no engine stores")
+    return text
+
+
+def check_ttl(ttl: Any, namespace: Namespace, key: str) -> float | None:
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl):
+        raise InvalidInputError(f"ttl of {namespace!r}/{key!r} must be minutes, got {ttl!r}")
+    if ttl <= 0:
+        raise InvalidInputError(f"ttl of {namespace!r}/{key!r} must be positive, got {ttl!r}")
+    return float(ttl)
+
+
+def _check_count(value: Any, what: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidInputError(f"{what} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedText:
+    """One indexed piece of an item: the field path, its text and its vector."""
+
+    path: str
+    text: str
+    vector: Matrix
+
+
+@dataclass(slots=True)
+class PutRequest:
+    """Write or delete one item (``value is None`` deletes)."""
+
+    namespace: Namespace
+    key: str
+    value: dict[str, Any] | None
+    value_json: str | None
+    ttl_minutes: float | None
+    embeddings: tuple[EmbeddedText, ...] = ()
+    """The item's vectors after this put (replacing any it had); empty if not indexed."""
+    texts: tuple[tuple[str, str], ...] = ()
+    """(path, text) pairs still to embed; filled into ``embeddings`` by ``bind``."""
+
+    def expires_at(self, now: float) -> float | None:
+        return None if self.ttl_minutes is None else now + self.ttl_minutes * 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class GetRequest:
+    slot: int
+    namespace: Namespace
+    key: str
+    refresh_ttl: bool
+
+
+@dataclass(slots=True)
+class SearchRequest:
+    slot: int
+    namespace_prefix: Namespace
+    conditions: tuple[Condition, ...]
+    limit: int
+    offset: int
+    query: str | None
+    refresh_ttl: bool
+    query_vector: Matrix | None = None
+    """The embedded query (1-D float32), set when the store has an index and a query was given."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListNamespacesRequest:
+    slot: int
+    prefix: Namespace | None
+    suffix: Namespace | None
+    max_depth: int | None
+    limit: int
+    offset: int
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """A validated batch: reads with result slots, then deduplicated writes."""
+
+    size: int
+    gets: list[GetRequest] = field(default_factory=list)
+    searches: list[SearchRequest] = field(default_factory=list)
+    lists: list[ListNamespacesRequest] = field(default_factory=list)
+    puts: list[PutRequest] = field(default_factory=list)
+    now: float = 0.0
+
+    def texts_to_embed(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for put in self.puts:
+            for _, text in put.texts:
+                seen.setdefault(text, None)
+        return list(seen)
+
+    def queries_to_embed(self) -> list[str]:
+        return list(dict.fromkeys(s.query for s in self.searches if s.query is not None))
+
+
+def ts_to_datetime(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def make_item(namespace: Namespace, key: str, value: dict[str, Any], created: float, updated: float) -> Item:
+    return Item(
+        value=value,
+        key=key,
+        namespace=namespace,
+        created_at=ts_to_datetime(created),
+        updated_at=ts_to_datetime(updated),
+    )
+
+
+def make_search_item(
+    namespace: Namespace,
+    key: str,
+    value: dict[str, Any],
+    created: float,
+    updated: float,
+    score: float | None,
+) -> SearchItem:
+    return SearchItem(
+        namespace=namespace,
+        key=key,
+        value=value,
+        created_at=ts_to_datetime(created),
+        updated_at=ts_to_datetime(updated),
+        score=None if score is None else float(score),
+    )
+
+
+@dataclass(slots=True)
+class StoredItem:
+    """An item as an engine holds it, for the shared ranking code."""
+
+    namespace: Namespace
+    key: str
+    value: dict[str, Any]
+    created_at: float
+    updated_at: float
+    expires_at: float | None = None
+    ttl_minutes: float | None = None
+    vectors: Matrix | None = None
+    """One row per indexed text (None or zero rows: not indexed)."""
+
+    def is_live(self, now: float) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
+def recency_key(item: StoredItem) -> tuple[float, Namespace, str]:
+    """Search order without a query: newest first, then namespace, then key."""
+    return (-item.updated_at, item.namespace, item.key)
+
+
+def rank_items(
+    candidates: Iterable[StoredItem], req: SearchRequest, index: IndexSettings | None
+) -> list[tuple[StoredItem, float | None]]:
+    """The reference search: filter, then order by score (with a query) or recency.
+
+    Items without vectors follow the scored ones (score None), newest first.
+    ``candidates`` must already be live and inside the namespace prefix.
+    """
+    hits = [c for c in candidates if matches(c.value, req.conditions)]
+    end = req.offset + req.limit
+    if req.query_vector is None or index is None:
+        hits.sort(key=recency_key)
+        return [(h, None) for h in hits[req.offset : end]]
+    scored = [h for h in hits if h.vectors is not None and h.vectors.shape[0]]
+    unscored = sorted((h for h in hits if h.vectors is None or not h.vectors.shape[0]), key=recency_key)
+    ranked: list[tuple[StoredItem, float | None]] = []
+    if scored:
+        owners = np.repeat(np.arange(len(scored)), [h.vectors.shape[0] for h in scored])  # type: ignore[union-attr]
+        matrix = np.concatenate([h.vectors for h in scored])  # type: ignore[misc]
+        flat = scores(matrix, req.query_vector, index.distance_type)
+        best = np.full(len(scored), -np.inf, dtype=np.float32)
+        np.maximum.at(best, owners, flat)
+        order = top_k(best, min(end, len(scored)))
+        ranked = [(scored[i], float(best[i])) for i in order]
+    ranked.extend((u, None) for u in unscored[: max(0, end - len(ranked))])
+    return ranked[req.offset : end]
+
+
+def namespace_matches(namespace: Namespace, pattern: Namespace, *, suffix: bool) -> bool:
+    """Whether a namespace starts (or ends) with ``pattern``, where ``*`` matches any label."""
+    if len(pattern) > len(namespace):
+        return False
+    part = namespace[len(namespace) - len(pattern) :] if suffix else namespace[: len(pattern)]
+    return all(p == "*" or p == n for p, n in zip(pattern, part, strict=True))
+
+
+def select_namespaces(namespaces: Iterable[Namespace], req: ListNamespacesRequest) -> list[Namespace]:
+    """The reference ``list_namespaces``: match, truncate to depth, dedupe, sort, page."""
+    out: set[Namespace] = set()
+    for ns in namespaces:
+        if req.prefix is not None and not namespace_matches(ns, req.prefix, suffix=False):
+            continue
+        if req.suffix is not None and not namespace_matches(ns, req.suffix, suffix=True):
+            continue
+        out.add(ns[: req.max_depth] if req.max_depth is not None else ns)
+    return sorted(out)[req.offset : req.offset + req.limit]
+
+
+def literal_prefix(pattern: Namespace | None) -> Namespace:
+    """The labels of a prefix pattern before its first wildcard (usable as an index range)."""
+    if not pattern:
+        return ()
+    out: list[str] = []
+    for label in pattern:
+        if label == "*":
+            break
+        out.append(label)
+    return tuple(out)
+
+
+class StoreBase(BaseStore):
+    """What every durastate store shares: one ``batch`` contract on every engine."""
+
+    supports_ttl: bool = True
+
+    def __init__(self, *, index: Mapping[str, Any] | None = None, ttl: TTLConfig | None = None) -> None:
+        self.index_settings = parse_index(index)
+        self.index_config = dict(index) if index else None
+        self.ttl_config = self._check_ttl_config(ttl)
+
+    @staticmethod
+    def _check_ttl_config(ttl: TTLConfig | None) -> TTLConfig | None:
+        if ttl is None:
+            return None
+        default = ttl.get("default_ttl")
+        if default is not None:
+            check_ttl(default, ("<default>",), "<ttl config>")
+        interval = ttl.get("sweep_interval_minutes")
+        if interval is not None and (
+            isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0
+        ):
+            raise InvalidInputError(f"ttl['sweep_interval_minutes'] must be positive, got {interval!r}")
+        return ttl
+
+    @property
+    def sweep_interval_seconds(self) -> float:
+        minutes = (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        return float(minutes) * 60.0
+
+    def prepare(self, ops: Iterable[Op]) -> PreparedBatch:
+        """Validate every op and plan the batch; embeddings are still to be bound."""
+        batch = PreparedBatch(size=0, now=time.time())
+        latest_put: dict[tuple[Namespace, str], PutRequest] = {}
+        slot = -1
+        for slot, op in enumerate(ops):
+            if isinstance(op, GetOp):
+                ns = check_namespace(op.namespace)
+                batch.gets.append(GetRequest(slot, ns, check_key(op.key, ns), bool(op.refresh_ttl)))
+            elif isinstance(op, SearchOp):
+                ns = check_namespace(op.namespace_prefix, allow_empty=True)
+                if op.query is not None and not isinstance(op.query, str):
+                    raise InvalidInputError(f"search query must be a string, got {op.query!r}")
+                batch.searches.append(
+                    SearchRequest(
+                        slot,
+                        ns,
+                        compile_filter(op.filter),
+                        _check_count(op.limit, "search limit"),
+                        _check_count(op.offset, "search offset"),
+                        op.query if op.query else None,
+                        bool(op.refresh_ttl),
+                    )
+                )
+            elif isinstance(op, ListNamespacesOp):
+                batch.lists.append(self._prepare_list(slot, op))
+            elif isinstance(op, PutOp):
+                put = self._prepare_put(op)
+                latest_put.pop((put.namespace, put.key), None)
+                latest_put[(put.namespace, put.key)] = put
+            else:
+                raise InvalidInputError(f"unknown store operation {type(op).__name__}")
+        batch.size = slot + 1
+        batch.puts = list(latest_put.values())
+        return batch
+
+    def _prepare_list(self, slot: int, op: ListNamespacesOp) -> ListNamespacesRequest:
+        prefix = suffix = None
+        for cond in op.match_conditions or ():
+            path = tuple(cond.path)
+            for label in path:
+                check_label(label, path)
+            if cond.match_type == "prefix":
+                prefix = path
+            elif cond.match_type == "suffix":
+                suffix = path
+            else:
+                raise InvalidInputError(f"unknown namespace match type {cond.match_type!r}")
+        depth = op.max_depth
+        if depth is not None:
+            _check_count(depth, "max_depth", minimum=1)
+        return ListNamespacesRequest(
+            slot,
+            prefix,
+            suffix,
+            depth,
+            _check_count(op.limit, "list_namespaces limit"),
+            _check_count(op.offset, "list_namespaces offset"),
+        )
+
+    def _prepare_put(self, op: PutOp) -> PutRequest:
+        ns = check_namespace(op.namespace, writing=op.value is not None)
+        key = check_key(op.key, ns)
+        if op.value is None:
+            return PutRequest(ns, key, None, None, None)
+        text = value_to_json(op.value, ns, key)
+        value = json.loads(text)
+        texts: tuple[tuple[str, str], ...] = ()
+        index = op.index
+        if self.index_settings is not None and index is not False:
+            if index is not None and (isinstance(index, str) or not isinstance(index, Sequence)):
+                raise InvalidInputError(
+                    f"index for {ns!r}/{key!r} must be False, None or a list of paths"
+                )
+            paths = self.index_settings.field_paths(index)
+            texts = tuple((fp.path, t) for fp in paths for t in fp.texts(value))
+        return PutRequest(ns, key, value, text, check_ttl(op.ttl, ns, key), texts=texts)
+
+    def bind(self, batch: PreparedBatch, docs: Sequence[Sequence[float]], queries: Sequence[Sequence[float]]) -> PreparedBatch:
+        """Attach computed vectors (documents in ``texts_to_embed`` order, queries likewise)."""
+        settings = self.index_settings
+        if settings is None:
+            return batch
+        doc_texts = batch.texts_to_embed()
+        query_texts = batch.queries_to_embed()
+        if len(docs) != len(doc_texts) or len(queries) != len(query_texts):
+            raise ValueError(
+                f"embedder returned {len(docs)} vectors for {len(doc_texts)} texts "
+                f"and {len(queries)} for {len(query_texts)} queries"
+            )
+        try:
+            doc_m = as_matrix(docs, settings.dims) if doc_texts else None
+            query_m = as_matrix(queries, settings.dims) if query_texts else None
+        except ValueError as exc:
+            raise InvalidInputError(f"embedding function returned bad vectors: {exc}") from None
+        by_text = {t: doc_m[i] for i, t in enumerate(doc_texts)} if doc_m is not None else {}
+        by_query = {t: query_m[i] for i, t in enumerate(query_texts)} if query_m is not None else {}
+        for put in batch.puts:
+            if put.texts:
+                put.embeddings = tuple(EmbeddedText(p, t, by_text[t]) for p, t in put.texts)
+        for search in batch.searches:
+            if search.query is not None:
+                search.query_vector = by_query[search.query]
+        return batch
+
+    def embed_sync(self, batch: PreparedBatch) -> PreparedBatch:
+        settings = self.index_settings
+        if settings is None:
+            return batch
+        docs, queries = batch.texts_to_embed(), batch.queries_to_embed()
+        doc_vectors = settings.embeddings.embed_documents(docs) if docs else []
+        query_vectors = [settings.embeddings.embed_query(q) for q in queries]
+        return self.bind(batch, doc_vectors, query_vectors)
+
+    async def embed_async(self, batch: PreparedBatch) -> PreparedBatch:
+        settings = self.index_settings
+        if settings is None:
+            return batch
+        docs, queries = batch.texts_to_embed(), batch.queries_to_embed()
+        emb = settings.embeddings
+        doc_vectors = await emb.aembed_documents(docs) if docs else []
+        query_vectors = await asyncio.gather(*(emb.aembed_query(q) for q in queries))
+        return self.bind(batch, doc_vectors, list(query_vectors))
+
+
+class SyncStore(StoreBase):
+    """A store whose engine is blocking; the async API runs it in worker threads."""
+
+    def run_batch(self, batch: PreparedBatch) -> list[Result]:
+        """Execute a prepared batch on the engine (implemented by each engine)."""
+        raise NotImplementedError
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        return self.run_batch(self.embed_sync(self.prepare(ops)))
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        batch = await self.embed_async(self.prepare(ops))
+        return await in_thread(self.run_batch, batch)
+
+    def sweep_ttl(self) -> int:
+        """Delete expired items now; returns how many were removed."""
+        raise NotImplementedError
+
+    async def asweep_ttl(self) -> int:
+        return await in_thread(self.sweep_ttl)
+
+    def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> Any:
+        """Start a background thread sweeping every interval; returns a future."""
+        interval = (
+            float(sweep_interval_minutes) * 60.0
+            if sweep_interval_minutes is not None
+            else self.sweep_interval_seconds
+        )
+        sweeper = getattr(self, "_sweeper", None)
+        if sweeper is None or not sweeper.running:
+            sweeper = ThreadSweeper(self.sweep_ttl, interval, f"{type(self).__name__}-ttl-sweeper")
+            self._sweeper = sweeper
+        return sweeper.start()
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        sweeper = getattr(self, "_sweeper", None)
+        return True if sweeper is None else bool(sweeper.stop(timeout))
+
+
+class AsyncStore(StoreBase):
+    """A store whose engine is async; the sync API runs on its loop from other threads."""
+
+    loop: asyncio.AbstractEventLoop
+
+    async def arun_batch(self, batch: PreparedBatch) -> list[Result]:
+        """Execute a prepared batch on the engine (implemented by each engine)."""
+        raise NotImplementedError
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        batch = await self.embed_async(self.prepare(ops))
+        return await self.arun_batch(batch)
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        return run_on_loop(self.loop, self.abatch(list(ops)), type(self).__name__)
+
+    async def sweep_ttl(self) -> int:
+        """Delete expired items now; returns how many were removed."""
+        raise NotImplementedError
+
+    async def asweep_ttl(self) -> int:
+        return await self.sweep_ttl()
+
+    async def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> asyncio.Task[None]:
+        interval = (
+            float(sweep_interval_minutes) * 60.0
+            if sweep_interval_minutes is not None
+            else self.sweep_interval_seconds
+        )
+        sweeper = getattr(self, "_sweeper", None)
+        if sweeper is None or not sweeper.running:
+            sweeper = TaskSweeper(self.sweep_ttl, interval, f"{type(self).__name__}-ttl-sweeper")
+            self._sweeper = sweeper
+        return sweeper.start()
+
+    async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        sweeper = getattr(self, "_sweeper", None)
+        return True if sweeper is None else await sweeper.stop(timeout)
+
+
+def assemble(batch: PreparedBatch, answers: Mapping[int, Result]) -> list[Result]:
+    """Results in op order: answers by slot, ``None`` for puts."""
+    return [answers.get(i) for i in range(batch.size)]
