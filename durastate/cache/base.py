@@ -55,7 +55,9 @@ def check_full_key(full_key: Any) -> tuple[Namespace, str]:
     try:
         namespace, key = full_key
     except (TypeError, ValueError):
-        raise InvalidInputError(f"cache key must be a (namespace, key) pair, got {full_key!r}") from None
+        raise InvalidInputError(
+            f"cache key must be a (namespace, key) pair, got {full_key!r}"
+        ) from None
     ns = check_namespace(namespace)
     if not isinstance(key, str):
         raise InvalidInputError(f"cache key in {ns!r} must be a string, got {type(key).__name__}")
@@ -67,8 +69,15 @@ def check_full_key(full_key: Any) -> tuple[Namespace, str]:
 def check_ttl(ttl: Any, full_key: tuple[Namespace, str]) -> float | None:
     if ttl is None:
         return None
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl) or ttl <= 0:
-        raise InvalidInputError(f"ttl for cache key {full_key!r} must be positive seconds, got {ttl!r}")
+    if (
+        isinstance(ttl, bool)
+        or not isinstance(ttl, (int, float))
+        or not math.isfinite(ttl)
+        or ttl <= 0
+    ):
+        raise InvalidInputError(
+            f"ttl for cache key {full_key!r} must be positive seconds, got {ttl!r}"
+        )
     return float(ttl)
 
 
@@ -109,7 +118,9 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
         """Delete expired entries now; returns how many were removed."""
         raise NotImplementedError
 
-    async def aread(self, keys: Sequence[tuple[str, str]], now: float) -> dict[tuple[str, str], Blob]:
+    async def aread(
+        self, keys: Sequence[tuple[str, str]], now: float
+    ) -> dict[tuple[str, str], Blob]:
         return await in_thread(self.read, keys, now)
 
     async def awrite(self, entries: Sequence[CacheEntry]) -> None:
@@ -129,14 +140,18 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
             wanted[(encode_namespace(ns), key)] = (ns, key)
         return wanted
 
-    def _decode(self, wanted: dict[tuple[str, str], FullKey], found: Mapping[tuple[str, str], Blob]) -> dict[FullKey, ValueT]:
+    def _decode(
+        self, wanted: dict[tuple[str, str], FullKey], found: Mapping[tuple[str, str], Blob]
+    ) -> dict[FullKey, ValueT]:
         out: dict[FullKey, ValueT] = {}
         for raw_key, blob in found.items():
             fk = wanted[raw_key]
             out[fk] = loads_named(self.serde, blob, f"cache entry {fk!r}")
         return out
 
-    def _prepare_entries(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> list[CacheEntry]:
+    def _prepare_entries(
+        self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]
+    ) -> list[CacheEntry]:
         now = time.time()
         entries = []
         for fk, pair in pairs.items():
@@ -144,19 +159,32 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
             try:
                 value, ttl = pair
             except (TypeError, ValueError):
-                raise InvalidInputError(f"cache value for {fk!r} must be a (value, ttl) pair") from None
+                raise InvalidInputError(
+                    f"cache value for {fk!r} must be a (value, ttl) pair"
+                ) from None
             seconds = check_ttl(ttl, (ns, key))
             typ, data = dumps_named(self.serde, value, f"cache value for {(ns, key)!r}")
             entries.append(
-                CacheEntry(ns, encode_namespace(ns), key, typ, data, seconds,
-                           None if seconds is None else now + seconds)
+                CacheEntry(
+                    ns,
+                    encode_namespace(ns),
+                    key,
+                    typ,
+                    data,
+                    seconds,
+                    None if seconds is None else now + seconds,
+                )
             )
         return entries
 
     def _namespaces(self, namespaces: Sequence[Namespace] | None) -> list[str] | None:
         if namespaces is None:
             return None
-        if isinstance(namespaces, tuple) and all(isinstance(x, str) for x in namespaces) and namespaces:
+        if (
+            isinstance(namespaces, tuple)
+            and all(isinstance(x, str) for x in namespaces)
+            and namespaces
+        ):
             raise InvalidInputError("clear() takes a list of namespaces, not a single namespace")
         return [encode_namespace(check_namespace(ns)) for ns in namespaces]
 

@@ -59,7 +59,9 @@ class InMemoryCache(CacheBase[ValueT]):
                 del self._entries[k]
         return len(dead)
 
-    async def aread(self, keys: Sequence[tuple[str, str]], now: float) -> dict[tuple[str, str], Blob]:
+    async def aread(
+        self, keys: Sequence[tuple[str, str]], now: float
+    ) -> dict[tuple[str, str], Blob]:
         return self.read(keys, now)
 
     async def awrite(self, entries: Sequence[CacheEntry]) -> None:

@@ -25,8 +25,8 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol, maybe_add_typed_methods
 
 from durastate.errors import DeserializationError, InvalidInputError, SerializationError
-from durastate.store.filters import json_equal
 from durastate.serde import apply_allowlist, default_serializer, serialization_error_with_prefix
+from durastate.store.filters import json_equal
 
 Blob = tuple[str, bytes]
 """A serialized value: (type string, bytes), as a serializer's ``dumps_typed`` returns it."""
@@ -444,17 +444,17 @@ def checkpoints_to_keep(rows: Iterable[LineageRow], keep: int) -> set[tuple[str,
     their delta channels need to be rebuilt.
     """
     by_ns: dict[str, dict[str, LineageRow]] = {}
-    for row in rows:
-        by_ns.setdefault(row.checkpoint_ns, {})[row.checkpoint_id] = row
+    for entry in rows:
+        by_ns.setdefault(entry.checkpoint_ns, {})[entry.checkpoint_id] = entry
     kept: set[tuple[str, str]] = set()
     for ns, members in by_ns.items():
         for cid in sorted(members, reverse=True)[:keep]:
-            row: LineageRow | None = members[cid]
-            budget = members[cid].delta_depth
+            current = members[cid]
+            budget = current.delta_depth
             kept.add((ns, cid))
-            while row is not None and budget > 0 and row.parent_id in members:
-                row = members[row.parent_id]
-                kept.add((ns, row.checkpoint_id))
+            while budget > 0 and current.parent_id in members:
+                current = members[current.parent_id]
+                kept.add((ns, current.checkpoint_id))
                 budget -= 1
     return kept
 
@@ -513,7 +513,27 @@ class CheckpointerBase(BaseCheckpointSaver[str]):
             return None
         return (time.time() if now is None else now) + self._ttl_seconds
 
-    def get_next_version(self, current: str | None, channel: None = None) -> str:  # type: ignore[override]
+    def prune(
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy | str = "keep_latest",
+        keep: int = 1,
+    ) -> None:
+        """Keep the newest ``keep`` checkpoints per namespace (or delete all) of threads."""
+        raise NotImplementedError
+
+    async def aprune(
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy | str = "keep_latest",
+        keep: int = 1,
+    ) -> None:
+        """Async ``prune``."""
+        raise NotImplementedError
+
+    def get_next_version(self, current: str | None, channel: None = None) -> str:
         return next_version(current)
 
     def with_allowlist(self, extra_allowlist: Collection[tuple[str, ...]]) -> CheckpointerBase:

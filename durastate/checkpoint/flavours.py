@@ -7,7 +7,12 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 
 from durastate._bridge import in_thread, iterate_in_thread, run_on_loop
 from durastate._sweeper import TaskSweeper, ThreadSweeper
@@ -70,7 +75,11 @@ class SyncCheckpointer(CheckpointerBase):
         await in_thread(self.copy_thread, source_thread_id, target_thread_id)
 
     async def aprune(
-        self, thread_ids: Sequence[str], *, strategy: PruneStrategy | str = "keep_latest", keep: int = 1
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy | str = "keep_latest",
+        keep: int = 1,
     ) -> None:
         await in_thread(lambda: self.prune(thread_ids, strategy=strategy, keep=keep))
 
@@ -85,7 +94,9 @@ class SyncCheckpointer(CheckpointerBase):
             else self.sweep_interval_seconds
         )
         if self._sweeper is None or not self._sweeper.running:
-            self._sweeper = ThreadSweeper(self.sweep_ttl, interval, f"{type(self).__name__}-ttl-sweeper")
+            self._sweeper = ThreadSweeper(
+                self.sweep_ttl, interval, f"{type(self).__name__}-ttl-sweeper"
+            )
         return self._sweeper.start()
 
     def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
@@ -160,11 +171,17 @@ class AsyncCheckpointer(CheckpointerBase):
         self._sync(self.acopy_thread(source_thread_id, target_thread_id))
 
     def prune(
-        self, thread_ids: Sequence[str], *, strategy: PruneStrategy | str = "keep_latest", keep: int = 1
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy | str = "keep_latest",
+        keep: int = 1,
     ) -> None:
         self._sync(self.aprune(thread_ids, strategy=strategy, keep=keep))
 
-    async def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> asyncio.Task[None]:
+    async def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> asyncio.Task[None]:
         """Delete expired threads every interval in a background task."""
         interval = (
             float(sweep_interval_minutes) * 60.0
@@ -172,7 +189,9 @@ class AsyncCheckpointer(CheckpointerBase):
             else self.sweep_interval_seconds
         )
         if self._sweeper is None or not self._sweeper.running:
-            self._sweeper = TaskSweeper(self.asweep_ttl, interval, f"{type(self).__name__}-ttl-sweeper")
+            self._sweeper = TaskSweeper(
+                self.asweep_ttl, interval, f"{type(self).__name__}-ttl-sweeper"
+            )
         return self._sweeper.start()
 
     async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from durastate.checkpoint.base import (
@@ -53,7 +58,9 @@ class MemoryCheckpointData:
 
     threads: dict[str, dict[str, dict[str, _Row]]] = field(default_factory=dict)
     blobs: dict[tuple[str, str, str, str], Blob] = field(default_factory=dict)
-    writes: dict[tuple[str, str, str], dict[tuple[str, int], StoredWrite]] = field(default_factory=dict)
+    writes: dict[tuple[str, str, str], dict[tuple[str, int], StoredWrite]] = field(
+        default_factory=dict
+    )
     expiry: dict[str, float] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -103,7 +110,9 @@ class InMemorySaver(SyncCheckpointer):
             if blob is not None:
                 blobs[channel] = blob
         writes = list(self.data.writes.get((thread_id, ns, cid), {}).values())
-        return StoredCheckpoint(thread_id, ns, cid, row.parent_id, row.checkpoint, row.metadata, blobs, writes)
+        return StoredCheckpoint(
+            thread_id, ns, cid, row.parent_id, row.checkpoint, row.metadata, blobs, writes
+        )
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         ref = parse_config(config)
@@ -201,7 +210,9 @@ class InMemorySaver(SyncCheckpointer):
         ref, prepared = prepare_writes(self.serde, config, writes, task_id, task_path)
         assert ref.checkpoint_id is not None
         with self.data.lock:
-            bucket = self.data.writes.setdefault((ref.thread_id, ref.checkpoint_ns, ref.checkpoint_id), {})
+            bucket = self.data.writes.setdefault(
+                (ref.thread_id, ref.checkpoint_ns, ref.checkpoint_id), {}
+            )
             for w in prepared:
                 key = (w.task_id, w.idx)
                 if not w.overwrites and key in bucket:
@@ -275,7 +286,11 @@ class InMemorySaver(SyncCheckpointer):
             self._touch(dst, time.time())
 
     def prune(
-        self, thread_ids: Sequence[str], *, strategy: PruneStrategy | str = "keep_latest", keep: int = 1
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy | str = "keep_latest",
+        keep: int = 1,
     ) -> None:
         check_prune(strategy, keep)
         tids = check_thread_ids(thread_ids)
@@ -350,7 +365,11 @@ class InMemorySaver(SyncCheckpointer):
         self.copy_thread(source_thread_id, target_thread_id)
 
     async def aprune(
-        self, thread_ids: Sequence[str], *, strategy: PruneStrategy | str = "keep_latest", keep: int = 1
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: PruneStrategy | str = "keep_latest",
+        keep: int = 1,
     ) -> None:
         self.prune(thread_ids, strategy=strategy, keep=keep)
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from langgraph.store.base import (
@@ -53,7 +53,9 @@ def check_label(label: Any, namespace: Any) -> None:
         raise InvalidInputError(f"namespace {namespace!r}: label {label!r} contains NUL")
 
 
-def check_namespace(namespace: Any, *, allow_empty: bool = False, writing: bool = False) -> Namespace:
+def check_namespace(
+    namespace: Any, *, allow_empty: bool = False, writing: bool = False
+) -> Namespace:
     """Validate a namespace the same way on every engine, for reads and writes."""
     if not isinstance(namespace, tuple):
         if isinstance(namespace, list):
@@ -68,7 +70,7 @@ def check_namespace(namespace: Any, *, allow_empty: bool = False, writing: bool 
         check_label(label, namespace)
     if writing and namespace[0] == "langgraph":
         raise InvalidInputError(f"namespace {namespace!r}: root label 'langgraph' is reserved")
-    return namespace
+    return cast(Namespace, namespace)
 
 
 def check_key(key: Any, namespace: Namespace) -> str:
@@ -195,7 +197,9 @@ def ts_to_datetime(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
-def make_item(namespace: Namespace, key: str, value: dict[str, Any], created: float, updated: float) -> Item:
+def make_item(
+    namespace: Namespace, key: str, value: dict[str, Any], created: float, updated: float
+) -> Item:
     return Item(
         value=value,
         key=key,
@@ -260,11 +264,14 @@ def rank_items(
         hits.sort(key=recency_key)
         return [(h, None) for h in hits[req.offset : end]]
     scored = [h for h in hits if h.vectors is not None and h.vectors.shape[0]]
-    unscored = sorted((h for h in hits if h.vectors is None or not h.vectors.shape[0]), key=recency_key)
+    unscored = sorted(
+        (h for h in hits if h.vectors is None or not h.vectors.shape[0]), key=recency_key
+    )
     ranked: list[tuple[StoredItem, float | None]] = []
     if scored:
-        owners = np.repeat(np.arange(len(scored)), [h.vectors.shape[0] for h in scored])  # type: ignore[union-attr]
-        matrix = np.concatenate([h.vectors for h in scored])  # type: ignore[misc]
+        blocks = [h.vectors for h in scored if h.vectors is not None]
+        owners = np.repeat(np.arange(len(scored)), [b.shape[0] for b in blocks])
+        matrix = np.concatenate(blocks)
         flat = scores(matrix, req.query_vector, index.distance_type)
         best = np.full(len(scored), -np.inf, dtype=np.float32)
         np.maximum.at(best, owners, flat)
@@ -282,7 +289,9 @@ def namespace_matches(namespace: Namespace, pattern: Namespace, *, suffix: bool)
     return all(p == "*" or p == n for p, n in zip(pattern, part, strict=True))
 
 
-def select_namespaces(namespaces: Iterable[Namespace], req: ListNamespacesRequest) -> list[Namespace]:
+def select_namespaces(
+    namespaces: Iterable[Namespace], req: ListNamespacesRequest
+) -> list[Namespace]:
     """The reference ``list_namespaces``: match, truncate to depth, dedupe, sort, page."""
     out: set[Namespace] = set()
     for ns in namespaces:
@@ -311,7 +320,9 @@ class StoreBase(BaseStore):
 
     supports_ttl: bool = True
 
-    def __init__(self, *, index: Mapping[str, Any] | None = None, ttl: TTLConfig | None = None) -> None:
+    def __init__(
+        self, *, index: Mapping[str, Any] | None = None, ttl: TTLConfig | None = None
+    ) -> None:
         self.index_settings = parse_index(index)
         self.index_config = dict(index) if index else None
         self.ttl_config = self._check_ttl_config(ttl)
@@ -327,7 +338,9 @@ class StoreBase(BaseStore):
         if interval is not None and (
             isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0
         ):
-            raise InvalidInputError(f"ttl['sweep_interval_minutes'] must be positive, got {interval!r}")
+            raise InvalidInputError(
+                f"ttl['sweep_interval_minutes'] must be positive, got {interval!r}"
+            )
         return ttl
 
     @property
@@ -413,7 +426,12 @@ class StoreBase(BaseStore):
             texts = tuple((fp.path, t) for fp in paths for t in fp.texts(value))
         return PutRequest(ns, key, value, text, check_ttl(op.ttl, ns, key), texts=texts)
 
-    def bind(self, batch: PreparedBatch, docs: Sequence[Sequence[float]], queries: Sequence[Sequence[float]]) -> PreparedBatch:
+    def bind(
+        self,
+        batch: PreparedBatch,
+        docs: Sequence[Sequence[float]],
+        queries: Sequence[Sequence[float]],
+    ) -> PreparedBatch:
         """Attach computed vectors (documents in ``texts_to_embed`` order, queries likewise)."""
         settings = self.index_settings
         if settings is None:
@@ -522,7 +540,9 @@ class AsyncStore(StoreBase):
     async def asweep_ttl(self) -> int:
         return await self.sweep_ttl()
 
-    async def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> asyncio.Task[None]:
+    async def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> asyncio.Task[None]:
         interval = (
             float(sweep_interval_minutes) * 60.0
             if sweep_interval_minutes is not None

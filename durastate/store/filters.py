@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from durastate.errors import InvalidInputError
 
@@ -70,31 +70,34 @@ def _check_json(key: str, value: Any) -> Any:
     return value
 
 
-def _condition(path: tuple[str, ...], key: str, op: str, operand: Any) -> Condition:
-    if op not in OPERATORS:
+def _condition(path: tuple[str, ...], key: str, op_name: str, operand: Any) -> Condition:
+    if op_name not in OPERATORS:
         raise InvalidInputError(
-            f"unknown filter operator {op!r} for {key!r}; use one of {sorted(OPERATORS)}"
+            f"unknown filter operator {op_name!r} for {key!r}; use one of {sorted(OPERATORS)}"
         )
+    op = cast(Operator, op_name)
     if op in RANGE_OPERATORS:
         if isinstance(operand, bool) or not isinstance(operand, (int, float, str)):
             raise InvalidInputError(
                 f"{op} on {key!r} needs a number or a string, got {type(operand).__name__}"
             )
-        return Condition(path, op, _check_json(key, operand))  # type: ignore[arg-type]
+        return Condition(path, op, _check_json(key, operand))
     if op in ("$in", "$nin"):
         if not isinstance(operand, (list, tuple)):
             raise InvalidInputError(f"{op} on {key!r} needs a list, got {type(operand).__name__}")
-        return Condition(path, op, tuple(_check_json(key, v) for v in operand))  # type: ignore[arg-type]
+        return Condition(path, op, tuple(_check_json(key, v) for v in operand))
     if op == "$exists":
         if not isinstance(operand, bool):
             raise InvalidInputError(f"$exists on {key!r} needs true or false, got {operand!r}")
         return Condition(path, op, operand)
-    return Condition(path, op, _check_json(key, operand))  # type: ignore[arg-type]
+    return Condition(path, op, _check_json(key, operand))
 
 
 def _is_operator_dict(value: Any) -> bool:
-    return isinstance(value, Mapping) and bool(value) and all(
-        isinstance(k, str) and k.startswith("$") for k in value
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(k, str) and k.startswith("$") for k in value)
     )
 
 

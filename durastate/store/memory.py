@@ -97,12 +97,15 @@ class InMemoryStore(SyncStore):
                     for it, _ in ranked:
                         self._refresh(it, now)
                 answers[search.slot] = [
-                    make_search_item(it.namespace, it.key, _copy(it.value), it.created_at, it.updated_at, score)
+                    make_search_item(
+                        it.namespace, it.key, _copy(it.value), it.created_at, it.updated_at, score
+                    )
                     for it, score in ranked
                 ]
             for req in batch.lists:
                 live = (
-                    ns for ns, members in self.data.items.items()
+                    ns
+                    for ns, members in self.data.items.items()
                     if any(it.is_live(now) for it in members.values())
                 )
                 answers[req.slot] = select_namespaces(live, req)
@@ -114,9 +117,7 @@ class InMemoryStore(SyncStore):
                         del self.data.items[put.namespace]
                     continue
                 old = self._live(put.namespace, put.key, now)
-                vectors = (
-                    np.stack([e.vector for e in put.embeddings]) if put.embeddings else None
-                )
+                vectors = np.stack([e.vector for e in put.embeddings]) if put.embeddings else None
                 members[put.key] = StoredItem(
                     namespace=put.namespace,
                     key=put.key,
@@ -134,7 +135,6 @@ class InMemoryStore(SyncStore):
         return self.run_batch(await self.embed_async(self.prepare(ops)))
 
     def sweep_ttl(self) -> int:
-        import time
 
         now = time.time()
         removed = 0

@@ -40,7 +40,8 @@ def normalized(m: Matrix) -> Matrix:
     """Rows scaled to unit length (zero rows stay zero)."""
     norms = np.linalg.norm(m, axis=-1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (m / norms).astype(np.float32, copy=False)
+    out: Matrix = (m / norms).astype(np.float32, copy=False)
+    return out
 
 
 def scores(matrix: Matrix, query: Matrix, distance: DistanceType) -> npt.NDArray[np.float32]:
@@ -48,14 +49,17 @@ def scores(matrix: Matrix, query: Matrix, distance: DistanceType) -> npt.NDArray
     if matrix.shape[0] == 0:
         return np.zeros(0, dtype=np.float32)
     q = query.reshape(-1)
+    out: npt.NDArray[np.float32]
     if distance == "inner_product":
-        return matrix @ q
-    if distance == "cosine":
-        return normalized(matrix) @ normalized(q.reshape(1, -1)).reshape(-1)
-    if distance == "l2":
+        out = matrix @ q
+    elif distance == "cosine":
+        out = normalized(matrix) @ normalized(q.reshape(1, -1)).reshape(-1)
+    elif distance == "l2":
         diff = matrix - q
-        return -np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    raise ValueError(f"unknown distance type {distance!r}; use one of {DISTANCE_TYPES}")
+        out = -np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    else:
+        raise ValueError(f"unknown distance type {distance!r}; use one of {DISTANCE_TYPES}")
+    return out.astype(np.float32, copy=False)
 
 
 def top_k(values: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
