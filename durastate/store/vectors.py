@@ -63,12 +63,15 @@ def scores(matrix: Matrix, query: Matrix, distance: DistanceType) -> npt.NDArray
 
 
 def top_k(values: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
-    """Indices of the ``k`` highest values, highest first (stable for ties)."""
+    """Indices of the ``k`` highest values, highest first; ties go to the lower index."""
     n = values.shape[0]
     if k <= 0 or n == 0:
         return np.zeros(0, dtype=np.intp)
     if k < n:
-        part = np.argpartition(-values, k - 1)[:k]
+        kth = values[np.argpartition(-values, k - 1)[k - 1]]
+        above = np.flatnonzero(values > kth)
+        tied = np.flatnonzero(values == kth)[: k - above.shape[0]]
+        part = np.concatenate([above, tied])
         order = np.lexsort((part, -values[part]))
         return part[order]
     return np.lexsort((np.arange(n), -values))
