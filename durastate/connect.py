@@ -39,7 +39,7 @@ from contextlib import (
 )
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from langgraph.cache.base import BaseCache
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -227,7 +227,8 @@ def parse_url(url: str) -> BackendURL:
         base = base.removesuffix("+cluster")
         if not parts.hostname:
             raise _fail(url, "needs a host, e.g. redis://localhost:6379/0")
-    target = urlunsplit((base, parts.netloc, parts.path, urlencode(rest), ""))
+    query = urlencode(rest) if ours else parts.query
+    target = f"{base}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
     return BackendURL(engine, url, target, ours, cluster)
 
 

@@ -59,7 +59,12 @@ def setup(
     distance: str,
     as_json: bool,
 ) -> None:
-    """Create or upgrade the schema of the backend at URL (env: DURASTATE_URL)."""
+    """Create or upgrade a backend's schemas (safe to repeat).
+
+    URL names the backend (see `durastate --help`); it may come from the environment
+    variable DURASTATE_URL instead, which keeps a password out of the shell history.
+    Prints each part's schema version before and after, where the engine reports one.
+    """
     index = None
     if index_dims is not None:
         index = {"dims": index_dims, "embed": _no_embedding, "distance_type": distance}
