@@ -1,0 +1,184 @@
+"""Opening backends by URL: parsing, password masking, and the classes each scheme opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from durastate.cache import InMemoryCache
+from durastate.checkpoint import InMemorySaver
+from durastate.connect import (
+    BackendURL,
+    InvalidURLError,
+    aopen_backends,
+    mask_url,
+    open_backends,
+    parse_url,
+    redact,
+    url_secrets,
+)
+from durastate.demo.embedder import HashingEmbeddings
+from durastate.store import InMemoryStore
+
+SECRET = "s3cr3t-pw"
+
+
+@pytest.mark.parametrize(
+    ("url", "engine", "target", "cluster"),
+    [
+        ("memory://", "memory", "", False),
+        ("sqlite:///app.db", "sqlite", "app.db", False),
+        ("sqlite:///data/app.db", "sqlite", "data/app.db", False),
+        ("sqlite:////var/lib/app.db", "sqlite", "/var/lib/app.db", False),
+        ("sqlite:///:memory:", "sqlite", ":memory:", False),
+        ("sqlite:///my%20dir/a.db", "sqlite", "my dir/a.db", False),
+        (
+            "postgresql://u:pw@db.example:5432/app?sslmode=require",
+            "postgres",
+            "postgresql://u:pw@db.example:5432/app?sslmode=require",
+            False,
+        ),
+        ("postgres://db.example/app", "postgres", "postgres://db.example/app", False),
+        ("postgresql:///app", "postgres", "postgresql:///app", False),
+        ("redis://localhost:6379/0", "redis", "redis://localhost:6379/0", False),
+        ("rediss://:pw@cache.example:6380", "redis", "rediss://:pw@cache.example:6380", False),
+        ("redis+cluster://n1:7000", "redis", "redis://n1:7000", True),
+        ("rediss+cluster://n1:7000", "redis", "rediss://n1:7000", True),
+        ("redis://n1:7000?cluster=true", "redis", "redis://n1:7000", True),
+        (
+            "redis://h:6379/0?cluster=false&socket_timeout=5",
+            "redis",
+            "redis://h:6379/0?socket_timeout=5",
+            False,
+        ),
+    ],
+)
+def test_valid_urls_name_engine_and_driver_target(
+    url: str, engine: str, target: str, cluster: bool
+) -> None:
+    parsed = parse_url(url)
+    assert (parsed.engine, parsed.target, parsed.cluster) == (engine, target, cluster)
+    assert parsed.raw == url
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("", "empty"),
+        ("app.db", "not a URL"),
+        (f"mysql://root:{SECRET}@db/app", "unknown scheme 'mysql'"),
+        (f"http://u:{SECRET}@h/x", "unknown scheme 'http'"),
+        ("sqlite://app.db", "did you mean sqlite:///app.db"),
+        ("sqlite:///", "needs a file path"),
+        ("sqlite:///a.db?journal=wal", "unknown query parameter(s) journal"),
+        ("sqlite:///a.db#x", "fragment"),
+        ("memory://somewhere", "no host or path"),
+        ("memory://?x=1", "unknown query parameter(s) x"),
+        (f"redis://:{SECRET}@/0", "needs a host"),
+        (f"redis://:{SECRET}@h:6379/0?cluster=maybe", "'cluster' must be true or false"),
+        (f"postgresql://u:{SECRET}@h:99999/db", "out of range"),
+        (f"postgresql://u:{SECRET}@h:port/db", "malformed"),
+        (f"postgresql://u:{SECRET}@h/db name", "whitespace"),
+        (" sqlite:///a.db", "whitespace"),
+    ],
+)
+def test_bad_urls_raise_a_clear_error_without_the_password(url: str, problem: str) -> None:
+    with pytest.raises(InvalidURLError) as caught:
+        parse_url(url)
+    message = str(caught.value)
+    assert problem in message
+    assert SECRET not in message
+
+
+def test_bad_url_error_is_an_invalid_input_error() -> None:
+    from durastate.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError):
+        parse_url("nope://x")
+    with pytest.raises(InvalidURLError, match="must be a string"):
+        parse_url(b"sqlite:///a.db")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        (f"postgresql://app:{SECRET}@db:5432/x", "postgresql://app:***@db:5432/x"),
+        (f"redis://:{SECRET}@cache:6379/0", "redis://:***@cache:6379/0"),
+        (
+            f"rediss://default:{SECRET}@h?ssl_cert_reqs=none",
+            "rediss://default:***@h?ssl_cert_reqs=none",
+        ),
+        (f"postgresql://app:pa/ss{SECRET}@db/x", "postgresql://app:***@db/x"),
+        (
+            f"postgresql://app:{SECRET}@db/x?sslmode=require&password={SECRET}",
+            "postgresql://app:***@db/x?sslmode=require&password=***",
+        ),
+        (f"postgresql://db/x?password={SECRET}", "postgresql://db/x?password=***"),
+        (f"host=db user=app password={SECRET} dbname=x", "host=db user=app password=*** dbname=x"),
+        ("postgresql://app@db/x", "postgresql://app@db/x"),
+        ("sqlite:///app.db", "sqlite:///app.db"),
+        (f"nonsense://u:{SECRET}@h:notaport/x", "nonsense://u:***@h:notaport/x"),
+    ],
+)
+def test_mask_url_hides_passwords_even_in_malformed_urls(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_parsed_url_never_shows_its_password() -> None:
+    parsed = parse_url(f"postgresql://app:{SECRET}@db/x")
+    assert isinstance(parsed, BackendURL)
+    for shown in (str(parsed), repr(parsed), parsed.masked, f"{parsed}"):
+        assert SECRET not in shown
+        assert "app:***@db" in shown
+    assert parsed.target == f"postgresql://app:{SECRET}@db/x"
+
+
+def test_redact_removes_raw_and_percent_encoded_passwords() -> None:
+    url = "redis://:p%40ss%2Fword@h:6379"
+    secrets = url_secrets(url)
+    assert set(secrets) == {"p%40ss%2Fword", "p@ss/word"}
+    text = "failed for p@ss/word and redis://:p%40ss%2Fword@h:6379"
+    assert redact(text, secrets) == "failed for *** and redis://:***@h:6379"
+    assert url_secrets("sqlite:///a.db") == ()
+
+
+def test_memory_url_opens_the_memory_classes_with_their_options() -> None:
+    index = {"dims": 16, "embed": HashingEmbeddings(16), "fields": ["text"]}
+    with open_backends("memory://", index=index, ttl={"default_ttl": 5.0}) as backends:
+        saver, store, cache = backends
+        assert isinstance(saver, InMemorySaver)
+        assert isinstance(store, InMemoryStore)
+        assert isinstance(cache, InMemoryCache)
+        assert backends.store is store
+        store.put(("docs",), "a", {"text": "trains to Lisbon"})
+        store.put(("docs",), "b", {"text": "museum opening hours"})
+        hits = store.search(("docs",), query="train Lisbon")
+        assert hits[0].key == "a"
+        assert hits[0].score is not None and hits[0].score > 0.5
+
+
+def test_each_memory_open_is_new_empty_storage() -> None:
+    with open_backends("memory://") as first:
+        first.store.put(("n",), "k", {"v": 1})
+    with open_backends("memory://") as second:
+        assert second.store.get(("n",), "k") is None
+
+
+async def test_async_memory_open_yields_the_same_kinds() -> None:
+    async with aopen_backends("memory://") as (saver, store, cache):
+        assert isinstance(saver, InMemorySaver)
+        assert isinstance(store, InMemoryStore)
+        assert isinstance(cache, InMemoryCache)
+        await store.aput(("n",), "k", {"v": 1})
+        item = await store.aget(("n",), "k")
+        assert item is not None and item.value == {"v": 1}
+
+
+def test_open_backends_rejects_bad_urls_before_opening_anything(tmp_path: Path) -> None:
+    with (
+        pytest.raises(InvalidURLError, match="did you mean"),
+        open_backends(f"sqlite://localhost{tmp_path}/x.db"),
+    ):
+        pass
+    assert list(tmp_path.iterdir()) == []
