@@ -1,0 +1,228 @@
+"""Writing checkpoints: ``put`` and ``put_writes`` as single write transactions.
+
+``put`` stores only the channels whose version changed, each as a delta against the
+last value this process wrote for that channel when one extends the other. A delta
+names its base by row id and is only inserted while that row still exists; otherwise
+the value is stored in full. Putting a version that already exists with different
+bytes replaces it, after turning any deltas built on the old row into full rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+from durastate._engines.sqlite.checkpoint_read import TOUCH_SQL
+from durastate._engines.sqlite.deltas import (
+    BaseKey,
+    BlobRow,
+    BlobWrite,
+    DeltaBases,
+    Known,
+    Materializer,
+    plan_write,
+)
+from durastate._engines.sqlite.requests import Body, Operation, Rows, Run, RunMany
+from durastate._engines.sqlite.schema import CHECKPOINTS
+from durastate.checkpoint.base import CheckpointRef, PreparedCheckpoint, PreparedWrite
+
+_BLOB_COLUMNS = (
+    "thread_id, checkpoint_ns, channel, version, type, data, base_id, base_skip, head_len, depth"
+)
+_INSERT_FULL = (
+    f"INSERT OR IGNORE INTO durastate_checkpoint_blobs ({_BLOB_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, NULL, 0, 0, 0) RETURNING id"
+)
+_INSERT_DELTA = (
+    f"INSERT OR IGNORE INTO durastate_checkpoint_blobs ({_BLOB_COLUMNS}) "
+    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+    "WHERE EXISTS (SELECT 1 FROM durastate_checkpoint_blobs WHERE id = ?) RETURNING id"
+)
+_CHAIN = """
+WITH RECURSIVE chain(id) AS (
+    SELECT ?
+    UNION
+    SELECT b.base_id FROM chain JOIN durastate_checkpoint_blobs b ON b.id = chain.id
+    WHERE b.base_id IS NOT NULL
+)
+SELECT b.id, b.type, b.data, b.base_id, b.base_skip, b.head_len, b.depth
+FROM chain JOIN durastate_checkpoint_blobs b ON b.id = chain.id
+"""
+_INSERT_CHECKPOINT = """
+INSERT OR REPLACE INTO durastate_checkpoints (
+    thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
+    checkpoint_type, checkpoint, metadata_type, metadata, metadata_json,
+    channel_versions, created_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_WRITE_COLUMNS = (
+    "thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, data, task_path"
+)
+_KEEP_WRITE = (
+    f"INSERT OR IGNORE INTO durastate_checkpoint_writes ({_WRITE_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_REPLACE_WRITE = (
+    f"INSERT OR REPLACE INTO durastate_checkpoint_writes ({_WRITE_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+THREAD_TABLES = (
+    "durastate_checkpoint_writes",
+    "durastate_checkpoints",
+    "durastate_checkpoint_blobs",
+    "durastate_threads",
+)
+
+
+def purge_threads_body(thread_ids: list[str]) -> Body[None]:
+    """Delete everything stored for these threads."""
+    ids = json.dumps(thread_ids)
+    for table in THREAD_TABLES:
+        yield Run(
+            f"DELETE FROM {table} WHERE thread_id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+
+
+def full_value_body(blob_id: int) -> Body[tuple[str, bytes, int]]:
+    """The (type, full bytes, depth) of a stored value, rebuilt from its chain."""
+    rows = yield Rows(_CHAIN, (blob_id,))
+    values = Materializer(BlobRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows)
+    own = next(r for r in rows if r[0] == blob_id)
+    return own[1], values.full(blob_id), int(own[6])
+
+
+def detach_body(blob_id: int) -> Body[None]:
+    """Delete a stored value, first storing the values built on it in full."""
+    dependents = yield Rows(
+        "SELECT id FROM durastate_checkpoint_blobs WHERE base_id = ?", (blob_id,)
+    )
+    for (dependent,) in dependents:
+        _, data, _ = yield from full_value_body(dependent)
+        yield Run(
+            "UPDATE durastate_checkpoint_blobs SET data = ?, base_id = NULL, base_skip = 0, "
+            "head_len = 0, depth = 0 WHERE id = ?",
+            (data, dependent),
+        )
+    yield Run("DELETE FROM durastate_checkpoint_blobs WHERE id = ?", (blob_id,))
+
+
+def _insert_full(thread_id: str, ns: str, w: BlobWrite) -> Body[Known]:
+    rows = yield Rows(_INSERT_FULL, (thread_id, ns, w.channel, w.version, w.type, w.data))
+    return Known(int(rows[0][0]), w.type, w.data, 0)
+
+
+def write_blob_body(thread_id: str, ns: str, w: BlobWrite) -> Body[Known]:
+    """Store one channel value; answers the row that now holds it."""
+    if w.base is not None:
+        rows = yield Rows(
+            _INSERT_DELTA,
+            (
+                thread_id,
+                ns,
+                w.channel,
+                w.version,
+                w.type,
+                w.payload,
+                w.base.blob_id,
+                w.skip,
+                w.head,
+                w.depth,
+                w.base.blob_id,
+            ),
+        )
+        if rows:
+            return Known(int(rows[0][0]), w.type, w.data, w.depth)
+    else:
+        rows = yield Rows(_INSERT_FULL, (thread_id, ns, w.channel, w.version, w.type, w.data))
+        if rows:
+            return Known(int(rows[0][0]), w.type, w.data, 0)
+    existing = yield Rows(
+        "SELECT id FROM durastate_checkpoint_blobs "
+        "WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
+        (thread_id, ns, w.channel, w.version),
+    )
+    if not existing:  # the delta's base was deleted meanwhile
+        return (yield from _insert_full(thread_id, ns, w))
+    old_id = int(existing[0][0])
+    typ, data, depth = yield from full_value_body(old_id)
+    if typ == w.type and data == w.data:
+        return Known(old_id, typ, data, depth)
+    yield from detach_body(old_id)
+    return (yield from _insert_full(thread_id, ns, w))
+
+
+def plan_blob_writes(prep: PreparedCheckpoint, bases: DeltaBases) -> list[BlobWrite]:
+    known = bases.lookup(prep.thread_id, prep.checkpoint_ns, (b.channel for b in prep.blobs))
+    return [
+        plan_write(b.channel, b.version, b.type, b.data, known.get(b.channel)) for b in prep.blobs
+    ]
+
+
+def put_operation(
+    prep: PreparedCheckpoint, writes: list[BlobWrite], expires_at: float | None
+) -> Operation[dict[BaseKey, Known]]:
+    """Store a prepared checkpoint; answers the values written, to remember as bases."""
+    tid, ns = prep.thread_id, prep.checkpoint_ns
+    versions = json.dumps(dict(prep.channel_versions), ensure_ascii=False, separators=(",", ":"))
+    row = (
+        tid,
+        ns,
+        prep.checkpoint_id,
+        prep.parent_id,
+        prep.run_id,
+        prep.checkpoint[0],
+        prep.checkpoint[1],
+        prep.metadata[0],
+        prep.metadata[1],
+        prep.metadata_json,
+        versions,
+        prep.created_at,
+    )
+
+    def body() -> Body[dict[BaseKey, Known]]:
+        expired = yield Rows(
+            "DELETE FROM durastate_threads WHERE thread_id = ? AND expires_at <= ? "
+            "RETURNING thread_id",
+            (tid, prep.created_at),
+        )
+        if expired:
+            yield from purge_threads_body([tid])
+        written: dict[BaseKey, Known] = {}
+        for w in writes:
+            written[(tid, ns, w.channel)] = yield from write_blob_body(tid, ns, w)
+        yield Run(_INSERT_CHECKPOINT, row)
+        if expires_at is not None:
+            yield Run(TOUCH_SQL, (tid, expires_at))
+        return written
+
+    return Operation("write", body, (CHECKPOINTS,))
+
+
+def put_writes_operation(
+    ref: CheckpointRef, writes: tuple[PreparedWrite, ...], expires_at: float | None
+) -> Operation[None]:
+    """Store a task's pending writes: special ones replace, regular ones keep the first."""
+    keep: list[tuple[object, ...]] = []
+    replace: list[tuple[object, ...]] = []
+    for w in writes:
+        row = (
+            ref.thread_id,
+            ref.checkpoint_ns,
+            ref.checkpoint_id,
+            w.task_id,
+            w.idx,
+            w.channel,
+            w.type,
+            w.data,
+            w.task_path,
+        )
+        (replace if w.overwrites else keep).append(row)
+
+    def body() -> Body[None]:
+        if keep:
+            yield RunMany(_KEEP_WRITE, keep)
+        if replace:
+            yield RunMany(_REPLACE_WRITE, replace)
+        if expires_at is not None:
+            yield Run(TOUCH_SQL, (ref.thread_id, expires_at))
+
+    return Operation("write", body, (CHECKPOINTS,))
