@@ -50,8 +50,8 @@ WITH page AS MATERIALIZED (
 ),
 refs AS MATERIALIZED (
     SELECT p.thread_id, p.checkpoint_ns, p.checkpoint_id, v.key AS channel, b.id AS blob_id
-    FROM page p, json_each(p.channel_versions) v
-    JOIN durastate_checkpoint_blobs b
+    FROM page p CROSS JOIN json_each(p.channel_versions) v
+    CROSS JOIN durastate_checkpoint_blobs b
       ON b.thread_id = p.thread_id AND b.checkpoint_ns = p.checkpoint_ns
      AND b.channel = v.key AND b.version = v.value
 ),

@@ -25,8 +25,8 @@ from durastate.errors import DeserializationError
 
 _GC_BLOBS = """
 WITH RECURSIVE used(id) AS (
-    SELECT b.id FROM durastate_checkpoints c, json_each(c.channel_versions) v
-    JOIN durastate_checkpoint_blobs b
+    SELECT b.id FROM durastate_checkpoints c CROSS JOIN json_each(c.channel_versions) v
+    CROSS JOIN durastate_checkpoint_blobs b
       ON b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
      AND b.channel = v.key AND b.version = v.value
     WHERE c.thread_id = :thread
