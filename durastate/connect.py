@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import (
@@ -65,15 +66,15 @@ _SCHEMES: dict[str, Engine] = {
 }
 EXAMPLES = "memory://, sqlite:///app.db, postgresql://user@host/db, redis://host:6379/0"
 
-_OPTIONS: dict[Engine, frozenset[str]] = {
+_SQLITE_URI_PARAMS = frozenset({"mode", "cache", "immutable", "nolock", "psow", "vfs"})
+_DRIVER_PARAMS: dict[Engine, frozenset[str] | None] = {
     "memory": frozenset(),
-    "sqlite": frozenset(),
-    "postgres": frozenset(),
-    "redis": frozenset({"cluster"}),
+    "sqlite": _SQLITE_URI_PARAMS,
+    "postgres": None,
+    "redis": None,
 }
-"""durastate's own query parameters per engine; the rest go to the driver (or are refused)."""
+"""Query parameters passed on to the driver per engine (None: any, the driver checks)."""
 
-_PASSES_QUERY: frozenset[Engine] = frozenset({"postgres", "redis"})
 _SECRET_PARAMS = ("password", "passwd", "pass", "sslpassword")
 
 
@@ -138,7 +139,8 @@ class BackendURL:
     raw: str
     target: str
     """What the engine's ``from_conn_string`` receives: a file path or a driver URL."""
-    options: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """durastate's query parameters, converted: keyword arguments for the classes."""
     cluster: bool = False
 
     @property
@@ -169,6 +171,26 @@ def _flag(url: str, name: str, value: str) -> bool:
     raise _fail(url, f"query parameter {name!r} must be true or false, got {value!r}")
 
 
+def _seconds(url: str, name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise _fail(url, f"query parameter {name!r} must be positive seconds, got {value!r}")
+    return seconds
+
+
+_Converter = Callable[[str, str, str], Any]
+_OPTIONS: dict[Engine, dict[str, _Converter]] = {
+    "memory": {},
+    "sqlite": {"timeout": _seconds},
+    "postgres": {},
+    "redis": {"cluster": _flag},
+}
+"""durastate's own query parameters per engine, each with its converter."""
+
+
 def parse_url(url: str) -> BackendURL:
     """Check a backend URL and split it into engine, driver target and durastate options."""
     if not isinstance(url, str):
@@ -192,14 +214,19 @@ def parse_url(url: str) -> BackendURL:
     if parts.fragment:
         raise _fail(url, "a '#fragment' is not allowed")
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    ours = {k: v for k, v in pairs if k in _OPTIONS[engine]}
-    if len(ours) != sum(k in _OPTIONS[engine] for k, _ in pairs):
+    ours_known = _OPTIONS[engine]
+    names = [k for k, _ in pairs if k in ours_known]
+    if len(names) != len(set(names)):
         raise _fail(url, "a durastate query parameter is given twice")
-    rest = [(k, v) for k, v in pairs if k not in _OPTIONS[engine]]
-    if rest and engine not in _PASSES_QUERY:
-        names = ", ".join(sorted({k for k, _ in rest}))
-        allowed = ", ".join(sorted(_OPTIONS[engine])) or "none"
-        raise _fail(url, f"unknown query parameter(s) {names} (allowed: {allowed})")
+    ours = {k: ours_known[k](url, k, v) for k, v in pairs if k in ours_known}
+    rest = [(k, v) for k, v in pairs if k not in ours_known]
+    passes = _DRIVER_PARAMS[engine]
+    unknown = sorted({k for k, _ in rest if passes is not None and k not in passes})
+    if unknown:
+        allowed = ", ".join(sorted({*ours_known, *(passes or ())})) or "none"
+        raise _fail(url, f"unknown query parameter(s) {', '.join(unknown)} (allowed: {allowed})")
+    query = urlencode(rest) if ours else parts.query
+    cluster = bool(ours.pop("cluster", False))
     if engine == "memory":
         if parts.netloc or parts.path:
             raise _fail(url, "memory:// takes no host or path")
@@ -216,18 +243,17 @@ def parse_url(url: str) -> BackendURL:
             raise _fail(url, "needs a file path, e.g. sqlite:///app.db or sqlite:///:memory:")
         if "\x00" in path:
             raise _fail(url, "the path contains NUL")
+        if query:
+            return BackendURL("sqlite", url, f"sqlite:///{parts.path[1:]}?{query}", ours)
         return BackendURL("sqlite", url, path, ours)
     if port is not None and not 0 < port < 65536:
         raise _fail(url, f"port {port} is out of range")
     base = scheme.lower()
-    cluster = base.endswith("+cluster")
-    if "cluster" in ours:
-        cluster = _flag(url, "cluster", ours["cluster"]) or cluster
+    cluster = cluster or base.endswith("+cluster")
     if engine == "redis":
         base = base.removesuffix("+cluster")
         if not parts.hostname:
             raise _fail(url, "needs a host, e.g. redis://localhost:6379/0")
-    query = urlencode(rest) if ours else parts.query
     target = f"{base}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
     return BackendURL(engine, url, target, ours, cluster)
 
@@ -322,6 +348,7 @@ def _opener(url: BackendURL, part: Part, opts: PartOptions, use_async: bool) -> 
     if url.engine == "memory":
         instance = cls(**_kwargs(cls, wanted))
         return instance if hasattr(instance, "__enter__") else nullcontext(instance)
+    wanted.update(url.options)
     if url.cluster:
         wanted["cluster"] = True
     factory = cls.from_conn_string

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from durastate import __version__
-from durastate.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, cli, run
+from durastate.cli.main import EXIT_OK, EXIT_USAGE, cli, run
 
 SECRET = "hunter2-Secret"
 
@@ -130,18 +130,6 @@ def test_fresh_only_combines_with_the_start_phase(capsys: pytest.CaptureFixture[
     code, _, err = durastate(capsys, "demo", "--phase", "report", "--fresh")
     assert code == EXIT_USAGE
     assert "--fresh only applies" in err
-
-
-def test_a_phase_that_cannot_run_exits_1_and_says_why(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    url = f"sqlite:///{tmp_path}/demo.db"
-    code, _, err = durastate(capsys, "demo", "--url", url, "--phase", "resume")
-    assert code == EXIT_FAILURE
-    assert "Error: thread 'demo' has no pending approval (not started)" in err
-    code, _, err = durastate(capsys, "demo", "--url", url, "--phase", "report")
-    assert code == EXIT_FAILURE
-    assert "has no checkpoints" in err
 
 
 def test_setup_memory_reports_each_part(capsys: pytest.CaptureFixture[str]) -> None:

@@ -187,36 +187,6 @@ def test_fresh_starts_over_and_tells_the_same_story(runs: Runs) -> None:
         assert _without_ids(fresh.sections()[title]) == _without_ids(first.sections()[title])
 
 
-def test_phases_run_by_hand_share_state_through_the_database(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/by-hand.db"
-    common = ("demo", "--url", url, "--thread", "t-42")
-    start = durastate(tmp_path, *common, "--phase", "start")
-    assert start.code == 0, start.err
-    assert list(start.sections()) == ["", START]
-    assert "is paused at step 4 waiting for approval" in start.out
-
-    again = durastate(tmp_path, *common, "--phase", "start")
-    assert again.code == 1
-    assert "thread 't-42' already exists (paused at step 4 waiting for approval)" in again.err
-
-    resume = durastate(tmp_path, *common, "--phase", "resume")
-    assert resume.code == 0, resume.err
-    assert "served from the cache" in resume.out
-    assert "finished at step 7" in resume.out
-
-    twice = durastate(tmp_path, *common, "--phase", "resume")
-    assert twice.code == 1
-    assert "thread 't-42' has no pending approval (finished at step 7)" in twice.err
-
-    report = durastate(tmp_path, *common, "--phase", "report")
-    assert report.code == 0, report.err
-    assert (
-        _history([ln.replace("'t-42'", "'demo'") for ln in report.sections()["report"]])
-        == EXPECTED_HISTORY
-    )
-    assert list(tmp_path.iterdir()) != [] and not (tmp_path / "durastate-demo.db").exists()
-
-
 def test_memory_url_runs_every_phase_in_one_process_and_says_so(tmp_path: Path) -> None:
     run = durastate(tmp_path, "demo", "--url", "memory://")
     assert run.code == 0, run.err

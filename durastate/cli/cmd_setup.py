@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from durastate.cli.failures import explain
 from durastate.cli.params import BACKEND_URL
 from durastate.connect import PARTS, BackendURL, Part, PartOptions, backend_class, open_part
 from durastate.store.vectors import DISTANCE_TYPES
@@ -70,13 +71,16 @@ def setup(
         index = {"dims": index_dims, "embed": _no_embedding, "distance_type": distance}
     options = PartOptions(index=index)
     report = []
+    if not as_json:
+        click.echo(f"{url.masked} ({url.engine})")
     for part in parts or PARTS:
         cls = backend_class(url.engine, part)
-        with open_part(url, part, options) as obj:
-            before = schema_version(obj)
-            if getattr(obj, "setup", None) is not None:
-                obj.setup()
-            after = schema_version(obj)
+        with explain(f"setting up the {part} ({cls.__name__}) at {url.masked}"):
+            with open_part(url, part, options) as obj:
+                before = schema_version(obj)
+                if getattr(obj, "setup", None) is not None:
+                    obj.setup()
+                after = schema_version(obj)
         report.append(
             {
                 "part": part,
@@ -87,11 +91,11 @@ def setup(
         )
         if not as_json:
             versions = (
-                "no schema to set up (memory)"
+                "nothing to set up (memory)"
                 if url.engine == "memory"
                 else f"schema version {_show(before)} -> {_show(after)}"
             )
-            click.echo(f"  {part:<13}{cls.__name__:<20}{versions}")
+            click.echo(f"  {part:<14}{cls.__name__:<20}{versions}")
     if as_json:
         click.echo(json.dumps({"url": url.masked, "engine": url.engine, "parts": report}))
 

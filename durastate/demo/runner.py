@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
@@ -53,7 +53,14 @@ class DemoError(DurastateError):
 @contextmanager
 def demo_backends(url: str) -> Iterator[tuple[Graph, Backends]]:
     """The backends at ``url`` (schemas set up) and the demo graph compiled on them."""
-    with open_backends(url, index=store_index(), setup=True) as backends:
+    with ExitStack() as stack:
+        try:
+            backends = stack.enter_context(open_backends(url, index=store_index(), setup=True))
+        except DurastateError:
+            raise
+        except Exception as exc:
+            where = parse_url(url).masked
+            raise DemoError(f"cannot open {where}: {type(exc).__name__}: {exc}") from exc
         yield build_graph(*backends), backends
 
 
