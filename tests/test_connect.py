@@ -182,3 +182,124 @@ def test_open_backends_rejects_bad_urls_before_opening_anything(tmp_path: Path) 
     ):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "target", "options"),
+    [
+        ("sqlite:///a.db?timeout=2.5", "a.db", {"timeout": 2.5}),
+        ("sqlite:///a.db?mode=ro", "sqlite:///a.db?mode=ro", {}),
+        ("sqlite:///a.db?mode=ro&timeout=1", "sqlite:///a.db?mode=ro", {"timeout": 1.0}),
+    ],
+)
+def test_sqlite_query_parameters(url: str, target: str, options: dict[str, float]) -> None:
+    parsed = parse_url(url)
+    assert (parsed.target, dict(parsed.options)) == (target, options)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan", "inf"])
+def test_sqlite_timeout_must_be_positive_seconds(value: str) -> None:
+    with pytest.raises(InvalidURLError, match="'timeout' must be positive seconds"):
+        parse_url(f"sqlite:///a.db?timeout={value}")
+
+
+def _graph_roundtrip(saver: object) -> None:
+    """Put one checkpoint through real LangGraph so reopening has something to find."""
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict):
+        count: int
+
+    builder = StateGraph(State)
+    builder.add_node("inc", lambda s: {"count": s["count"] + 1})
+    builder.add_edge(START, "inc")
+    builder.add_edge("inc", END)
+    graph = builder.compile(checkpointer=saver)  # type: ignore[arg-type]
+    graph.invoke({"count": 41}, {"configurable": {"thread_id": "t"}})
+
+
+def test_sqlite_url_opens_the_sqlite_classes_on_one_file(tmp_path: Path) -> None:
+    from durastate.cache import SqliteCache
+    from durastate.checkpoint import SqliteSaver
+    from durastate.store import SqliteStore
+
+    url = f"sqlite:///{tmp_path}/app.db"
+    with open_backends(url, setup=True) as (saver, store, cache):
+        assert isinstance(saver, SqliteSaver)
+        assert isinstance(store, SqliteStore)
+        assert isinstance(cache, SqliteCache)
+        _graph_roundtrip(saver)
+        store.put(("n",), "k", {"v": 1})
+        cache.set({(("ns",), "key"): ("value", None)})
+    assert (tmp_path / "app.db").is_file()
+    with open_backends(url) as (saver, store, cache):
+        got = saver.get_tuple({"configurable": {"thread_id": "t"}})
+        assert got is not None and got.checkpoint["channel_values"]["count"] == 42
+        item = store.get(("n",), "k")
+        assert item is not None and item.value == {"v": 1}
+        assert cache.get([(("ns",), "key")]) == {(("ns",), "key"): "value"}
+
+
+def test_sqlite_relative_urls_are_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with open_backends("sqlite:///rel.db", setup=True) as backends:
+        backends.store.put(("n",), "k", {"v": 1})
+    assert (tmp_path / "rel.db").is_file()
+
+
+def test_sqlite_in_memory_url_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with open_backends("sqlite:///:memory:", setup=True) as backends:
+        backends.store.put(("n",), "k", {"v": 1})
+        assert backends.store.get(("n",), "k") is not None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sqlite_read_only_mode_reaches_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ro.db"
+    with open_backends(url, setup=True) as backends:
+        backends.store.put(("n",), "k", {"v": 1})
+    with open_backends(url + "?mode=ro") as backends:
+        item = backends.store.get(("n",), "k")
+        assert item is not None and item.value == {"v": 1}
+        with pytest.raises(Exception, match="readonly"):
+            backends.store.put(("n",), "k", {"v": 2})
+    with open_backends(url) as backends:
+        item = backends.store.get(("n",), "k")
+        assert item is not None and item.value == {"v": 1}
+
+
+async def test_async_sqlite_url_opens_the_async_classes(tmp_path: Path) -> None:
+    from durastate.cache import SqliteCache
+    from durastate.checkpoint import AsyncSqliteSaver
+    from durastate.store import AsyncSqliteStore
+
+    url = f"sqlite:///{tmp_path}/async.db"
+    index = {"dims": 32, "embed": HashingEmbeddings(32)}
+    async with aopen_backends(url, index=index, setup=True) as (saver, store, cache):
+        assert isinstance(saver, AsyncSqliteSaver)
+        assert isinstance(store, AsyncSqliteStore)
+        assert isinstance(cache, SqliteCache)
+        await store.aput(("docs",), "a", {"text": "trains to Lisbon"})
+        await store.aput(("docs",), "b", {"text": "museum hours"})
+        hits = await store.asearch(("docs",), query="Lisbon trains")
+        assert [h.key for h in hits] == ["a", "b"]
+        await cache.aset({(("ns",), "key"): ("value", None)})
+    with open_backends(url) as (_, store, cache):
+        assert store.get(("docs",), "a") is not None
+        assert cache.get([(("ns",), "key")]) == {(("ns",), "key"): "value"}
+
+
+def test_checkpoint_ttl_and_store_ttl_reach_the_classes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ttl.db"
+    with open_backends(
+        url, ttl={"default_ttl": 1.0}, checkpoint_ttl={"default_ttl": 2.0}, setup=True
+    ) as (saver, store, _):
+        assert saver.ttl_config is not None and saver.ttl_config["default_ttl"] == 2.0
+        assert store.ttl_config is not None and store.ttl_config["default_ttl"] == 1.0
