@@ -8,7 +8,6 @@ import click
 
 from durastate.connect import BackendURL, InvalidURLError, parse_url
 
-
 if TYPE_CHECKING:  # click >= 8.2 types ParamType by its value; older click is not generic
     _ParamBase = click.ParamType[BackendURL, Any]
 else:
