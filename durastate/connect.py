@@ -7,6 +7,8 @@ URL schemes
     survives the process.
 ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``
     A SQLite file (three slashes, then the path; a fourth slash makes it absolute).
+    SQLite's URI parameters ``mode`` (e.g. ``ro``), ``cache``, ``immutable``, ``nolock``,
+    ``psow`` and ``vfs`` are passed on; any other parameter is refused.
 ``postgresql://user:password@host:5432/dbname`` (or ``postgres://``)
     PostgreSQL. Query parameters other than durastate's own (below) are libpq's
     (``sslmode``, ``connect_timeout``, ``application_name``, ...) and are passed on.
@@ -17,7 +19,8 @@ URL schemes
 
 durastate's own query parameters (removed before the URL reaches the driver)
 ----------------------------------------------------------------------------
-``cluster=true|false``  (Redis)  connect to a Redis Cluster.
+``timeout=SECONDS``     (SQLite)  how long to wait for another writer (busy timeout).
+``cluster=true|false``  (Redis)   connect to a Redis Cluster.
 
 An unknown scheme, a malformed URL or an option an engine does not take raises
 ``InvalidURLError`` naming the problem, with any password shown as ``***``.
