@@ -11,7 +11,8 @@ import json
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -35,50 +36,50 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 _PAGE_SQL = """
 WITH page AS MATERIALIZED (
-    SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
-           c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata, c.metadata_json,
-           c.channel_versions,
-           (SELECT t.expires_at FROM durastate_threads t WHERE t.thread_id = c.thread_id)
-               AS expires_at
-    FROM durastate_checkpoints c
-    WHERE {where}
-      AND NOT EXISTS (
-          SELECT 1 FROM durastate_threads t
-          WHERE t.thread_id = c.thread_id AND t.expires_at <= :now)
+    SELECT c.rowid AS rid, c.thread_id, c.checkpoint_ns, c.checkpoint_id,
+           c.parent_checkpoint_id, c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata,
+           c.metadata_json, c.channel_versions, t.expires_at
+    FROM durastate_checkpoints c LEFT JOIN durastate_threads t ON t.thread_id = c.thread_id
+    WHERE {where} AND (t.expires_at IS NULL OR t.expires_at > :now)
     ORDER BY c.checkpoint_id DESC, c.thread_id, c.checkpoint_ns
     LIMIT :limit
 ),
 refs AS MATERIALIZED (
-    SELECT p.thread_id, p.checkpoint_ns, p.checkpoint_id, v.key AS channel, b.id AS blob_id
+    SELECT p.rid, v.key AS channel, b.id, b.type, b.data, b.base_id, b.base_skip, b.head_len
     FROM page p CROSS JOIN json_each(p.channel_versions) v
     CROSS JOIN durastate_checkpoint_blobs b
       ON b.thread_id = p.thread_id AND b.checkpoint_ns = p.checkpoint_ns
      AND b.channel = v.key AND b.version = v.value
 ),
 chain(id) AS (
-    SELECT blob_id FROM refs
+    SELECT base_id FROM refs WHERE base_id IS NOT NULL
     UNION
     SELECT b.base_id FROM chain JOIN durastate_checkpoint_blobs b ON b.id = chain.id
     WHERE b.base_id IS NOT NULL
 )
-SELECT 0, p.thread_id, p.checkpoint_ns, p.checkpoint_id, p.parent_checkpoint_id,
-       p.checkpoint_type, p.checkpoint, p.metadata_type, p.metadata, p.metadata_json,
-       p.expires_at
-FROM page p
+SELECT 0, rid, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type,
+       checkpoint, metadata_type, metadata, metadata_json, expires_at
+FROM page
 UNION ALL
-SELECT 1, r.thread_id, r.checkpoint_ns, r.checkpoint_id, r.channel, r.blob_id,
-       NULL, NULL, NULL, NULL, NULL
-FROM refs r
+SELECT 1, rid, channel, id, type, data, base_id, base_skip, head_len, NULL, NULL, NULL FROM refs
 UNION ALL
-SELECT 2, b.id, b.type, b.data, b.base_id, b.base_skip, b.head_len, NULL, NULL, NULL, NULL
+SELECT 2, NULL, NULL, b.id, b.type, b.data, b.base_id, b.base_skip, b.head_len, NULL, NULL, NULL
 FROM chain JOIN durastate_checkpoint_blobs b ON b.id = chain.id
+WHERE b.id NOT IN (SELECT id FROM refs)
 UNION ALL
-SELECT 3, w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.idx, w.channel, w.type,
-       w.data, w.task_path, NULL
+SELECT 3, p.rid, w.task_id, w.idx, w.channel, w.type, w.data, w.task_path, NULL, NULL, NULL, NULL
 FROM page p JOIN durastate_checkpoint_writes w
   ON w.thread_id = p.thread_id AND w.checkpoint_ns = p.checkpoint_ns
  AND w.checkpoint_id = p.checkpoint_id
 """
+"""Rows: 0 = a checkpoint, 1 = a channel value it names, 2 = an older value a delta
+builds on, 3 = a pending write. Rows 1-3 point at their checkpoint by ``rid``."""
+
+
+@lru_cache(maxsize=256)
+def page_sql(where: str) -> str:
+    return _PAGE_SQL.format(where=where)
+
 
 TOUCH_SQL = (
     "INSERT INTO durastate_threads (thread_id, expires_at) VALUES (?, ?) "
@@ -95,62 +96,54 @@ class Page:
     expires_at: list[float | None]
 
 
-@dataclass(slots=True)
-class _Head:
-    thread_id: str
-    ns: str
-    cid: str
-    parent: str | None
-    checkpoint: tuple[str, bytes]
-    metadata: tuple[str, bytes]
-    metadata_json: str
-    expires_at: float | None
-    refs: dict[str, int] = field(default_factory=dict)
-    writes: list[StoredWrite] = field(default_factory=list)
-
-
 def decode_page(rows: list[tuple[Any, ...]]) -> Page:
     """Group the rows of ``_PAGE_SQL`` into stored checkpoints, values rebuilt."""
-    heads: dict[tuple[str, str, str], _Head] = {}
-    blob_rows: list[BlobRow] = []
+    heads: dict[int, tuple[Any, ...]] = {}
+    refs: dict[int, list[tuple[str, int]]] = {}
+    writes: dict[int, list[StoredWrite]] = {}
+    blobs: dict[int, BlobRow] = {}
+    deltas = False
     for row in rows:
         kind = row[0]
         if kind == 0:
-            key = (row[1], row[2], row[3])
-            heads[key] = _Head(
-                row[1], row[2], row[3], row[4], (row[5], row[6]), (row[7], row[8]), row[9], row[10]
-            )
-        elif kind == 2:
-            blob_rows.append(BlobRow(row[1], row[2], row[3], row[4], row[5], row[6]))
-    for row in rows:
-        kind = row[0]
-        if kind == 1:
-            heads[(row[1], row[2], row[3])].refs[row[4]] = row[5]
+            heads[row[1]] = row
         elif kind == 3:
-            heads[(row[1], row[2], row[3])].writes.append(
-                StoredWrite(row[4], row[6], row[7], row[8], row[9], row[5])
+            writes.setdefault(row[1], []).append(
+                StoredWrite(row[2], row[4], row[5], row[6], row[7], row[3])
             )
-    values = Materializer(blob_rows)
-    values.warm()
-    types = {b.id: b.type for b in blob_rows}
-    ordered = sorted(heads.values(), key=lambda h: (h.thread_id, h.ns))
-    ordered.sort(key=lambda h: h.cid, reverse=True)
+        else:
+            if row[6] is not None:
+                deltas = True
+            blobs[row[3]] = BlobRow(row[3], row[4], row[5], row[6], row[7], row[8])
+            if kind == 1:
+                refs.setdefault(row[1], []).append((row[2], row[3]))
+    if deltas:
+        values = Materializer(blobs.values())
+        values.warm()
+        full = values.full
+    else:
+
+        def full(blob_id: int) -> bytes:
+            return blobs[blob_id].data
+
+    ordered = sorted(heads.values(), key=lambda h: (h[2], h[3]))
+    ordered.sort(key=lambda h: h[4], reverse=True)
     return Page(
         [
             StoredCheckpoint(
-                h.thread_id,
-                h.ns,
-                h.cid,
-                h.parent,
-                h.checkpoint,
-                h.metadata,
-                {ch: (types[bid], values.full(bid)) for ch, bid in h.refs.items()},
-                h.writes,
+                h[2],
+                h[3],
+                h[4],
+                h[5],
+                (h[6], h[7]),
+                (h[8], h[9]),
+                {ch: (blobs[bid].type, full(bid)) for ch, bid in refs.get(h[1], ())},
+                writes.get(h[1], []),
             )
             for h in ordered
         ],
-        [h.metadata_json for h in ordered],
-        [h.expires_at for h in ordered],
+        [h[10] for h in ordered],
+        [h[11] for h in ordered],
     )
 
 
@@ -201,7 +194,7 @@ def metadata_where(filter: Mapping[str, Any], query: Query) -> None:
 
 
 def page_operation(query: Query, limit: int, now: float) -> Operation[Page]:
-    sql = _PAGE_SQL.format(where=" AND ".join(query.where) or "1")
+    sql = page_sql(" AND ".join(query.where) or "1")
     params = dict(query.params, now=now, limit=limit)
 
     def body() -> Body[Page]:
@@ -243,7 +236,7 @@ def get_tuple_operation(
 
     def body() -> Body[StoredCheckpoint | None]:
         now = time.time()
-        sql = _PAGE_SQL.format(where=" AND ".join(query.where))
+        sql = page_sql(" AND ".join(query.where))
         page = decode_page((yield Rows(sql, dict(query.params, now=now, limit=1))))
         if not page.checkpoints:
             return None

@@ -10,6 +10,8 @@ bytes replaces it, after turning any deltas built on the old row into full rows.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
+from typing import Any
 
 from durastate._engines.sqlite.checkpoint_read import TOUCH_SQL
 from durastate._engines.sqlite.deltas import (
@@ -31,11 +33,6 @@ _BLOB_COLUMNS = (
 _INSERT_FULL = (
     f"INSERT OR IGNORE INTO durastate_checkpoint_blobs ({_BLOB_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, NULL, 0, 0, 0) RETURNING id"
-)
-_INSERT_DELTA = (
-    f"INSERT OR IGNORE INTO durastate_checkpoint_blobs ({_BLOB_COLUMNS}) "
-    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
-    "WHERE EXISTS (SELECT 1 FROM durastate_checkpoint_blobs WHERE id = ?) RETURNING id"
 )
 _CHAIN = """
 WITH RECURSIVE chain(id) AS (
@@ -110,31 +107,8 @@ def _insert_full(thread_id: str, ns: str, w: BlobWrite) -> Body[Known]:
     return Known(int(rows[0][0]), w.type, w.data, 0)
 
 
-def write_blob_body(thread_id: str, ns: str, w: BlobWrite) -> Body[Known]:
-    """Store one channel value; answers the row that now holds it."""
-    if w.base is not None:
-        rows = yield Rows(
-            _INSERT_DELTA,
-            (
-                thread_id,
-                ns,
-                w.channel,
-                w.version,
-                w.type,
-                w.payload,
-                w.base.blob_id,
-                w.skip,
-                w.head,
-                w.depth,
-                w.base.blob_id,
-            ),
-        )
-        if rows:
-            return Known(int(rows[0][0]), w.type, w.data, w.depth)
-    else:
-        rows = yield Rows(_INSERT_FULL, (thread_id, ns, w.channel, w.version, w.type, w.data))
-        if rows:
-            return Known(int(rows[0][0]), w.type, w.data, 0)
+def _settle_body(thread_id: str, ns: str, w: BlobWrite) -> Body[Known]:
+    """Store a value whose first insert was skipped: its version exists, or its base is gone."""
     existing = yield Rows(
         "SELECT id FROM durastate_checkpoint_blobs "
         "WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
@@ -148,6 +122,48 @@ def write_blob_body(thread_id: str, ns: str, w: BlobWrite) -> Body[Known]:
         return Known(old_id, typ, data, depth)
     yield from detach_body(old_id)
     return (yield from _insert_full(thread_id, ns, w))
+
+
+@lru_cache(maxsize=64)
+def _insert_many_sql(count: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * count)
+    return (
+        f"INSERT OR IGNORE INTO durastate_checkpoint_blobs ({_BLOB_COLUMNS}) "
+        "SELECT ?, ?, column1, column2, column3, column4, column5, column6, column7, column8 "
+        f"FROM (VALUES {values}) WHERE column5 IS NULL "
+        "OR EXISTS (SELECT 1 FROM durastate_checkpoint_blobs b WHERE b.id = column5) "
+        "RETURNING channel, id"
+    )
+
+
+def write_blobs_body(thread_id: str, ns: str, writes: list[BlobWrite]) -> Body[dict[str, Known]]:
+    """Store channel values in one statement; answers the row now holding each channel's."""
+    if not writes:
+        return {}
+    params: list[Any] = [thread_id, ns]
+    for w in writes:
+        if w.base is None:
+            params += [w.channel, w.version, w.type, w.data, None, 0, 0, 0]
+        else:
+            params += [
+                w.channel,
+                w.version,
+                w.type,
+                w.payload,
+                w.base.blob_id,
+                w.skip,
+                w.head,
+                w.depth,
+            ]
+    inserted = dict((yield Rows(_insert_many_sql(len(writes)), params)))
+    written: dict[str, Known] = {}
+    for w in writes:
+        blob_id = inserted.get(w.channel)
+        if blob_id is not None:
+            written[w.channel] = Known(int(blob_id), w.type, w.data, w.depth)
+        else:
+            written[w.channel] = yield from _settle_body(thread_id, ns, w)
+    return written
 
 
 def plan_blob_writes(prep: PreparedCheckpoint, bases: DeltaBases) -> list[BlobWrite]:
@@ -186,13 +202,11 @@ def put_operation(
         )
         if expired:
             yield from purge_threads_body([tid])
-        written: dict[BaseKey, Known] = {}
-        for w in writes:
-            written[(tid, ns, w.channel)] = yield from write_blob_body(tid, ns, w)
+        stored = yield from write_blobs_body(tid, ns, writes)
         yield Run(_INSERT_CHECKPOINT, row)
         if expires_at is not None:
             yield Run(TOUCH_SQL, (tid, expires_at))
-        return written
+        return {(tid, ns, channel): known for channel, known in stored.items()}
 
     return Operation("write", body, (CHECKPOINTS,))
 

@@ -31,8 +31,6 @@ CHECKPOINTS = Component(
                 created_at REAL NOT NULL,
                 PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
             )""",
-            """CREATE INDEX IF NOT EXISTS durastate_checkpoints_by_thread
-                ON durastate_checkpoints (thread_id, checkpoint_id)""",
             """CREATE INDEX IF NOT EXISTS durastate_checkpoints_by_run
                 ON durastate_checkpoints (run_id) WHERE run_id IS NOT NULL""",
             """CREATE TABLE IF NOT EXISTS durastate_checkpoint_blobs (

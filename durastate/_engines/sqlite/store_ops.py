@@ -161,9 +161,8 @@ def _search_body(ctx: StoreContext, req: SearchRequest, now: float) -> Body[list
     snap = yield from ctx.vectors.current_body()
     filt = compile_sql(req.conditions)
     hits: list[Hit] = []
-    chunks = ranked(
-        snap, req.query_vector, ctx.index.distance_type, req.namespace_prefix, max(2 * want, 32)
-    )
+    first = 2 * want if req.conditions else want + 4
+    chunks = ranked(snap, req.query_vector, ctx.index.distance_type, req.namespace_prefix, first)
     for chunk in chunks:
         rows = yield Rows(
             f"SELECT {ITEM_COLUMNS} FROM durastate_store "

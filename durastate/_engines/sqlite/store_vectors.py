@@ -38,6 +38,9 @@ class _Snapshot:
     starts: npt.NDArray[np.intp]
     """Index of each item's first vector row."""
     ns: npt.NDArray[np.str_]
+    names: list[str]
+    """The distinct namespace texts; ``codes`` indexes into them."""
+    codes: npt.NDArray[np.intp]
     keys: npt.NDArray[np.str_]
     updated: npt.NDArray[np.float64]
     matrix: Matrix
@@ -51,6 +54,8 @@ def _empty(counter: int, dims: int) -> _Snapshot:
         np.zeros(0, dtype=np.int64),
         np.zeros(0, dtype=np.intp),
         np.zeros(0, dtype=np.str_),
+        [],
+        np.zeros(0, dtype=np.intp),
         np.zeros(0, dtype=np.str_),
         np.zeros(0, dtype=np.float64),
         np.zeros((0, dims), dtype=np.float32),
@@ -92,11 +97,15 @@ class VectorIndex:
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").astype(np.float32)
         matrix = matrix.reshape(len(rows), self.dims)
         heads = [rows[i] for i in first]
+        ns = np.array([r[2] for r in heads], dtype=np.str_)
+        names, codes = np.unique(ns, return_inverse=True)
         return _Snapshot(
             counter,
             owners[first],
             first.astype(np.intp),
-            np.array([r[2] for r in heads], dtype=np.str_),
+            ns,
+            names.tolist(),
+            codes.astype(np.intp),
             np.array([r[3] for r in heads], dtype=np.str_),
             np.array([r[4] for r in heads], dtype=np.float64),
             matrix,
@@ -109,9 +118,8 @@ def _in_prefix(snap: _Snapshot, prefix: Namespace) -> npt.NDArray[np.bool_]:
         return np.ones(snap.ids.shape[0], dtype=bool)
     enc = encode_namespace(prefix)
     under = enc + SEP
-    names, inverse = np.unique(snap.ns, return_inverse=True)
-    ok = np.array([n == enc or n.startswith(under) for n in names.tolist()], dtype=bool)
-    result: npt.NDArray[np.bool_] = ok[inverse]
+    ok = np.array([n == enc or n.startswith(under) for n in snap.names], dtype=bool)
+    result: npt.NDArray[np.bool_] = ok[snap.codes]
     return result
 
 
