@@ -170,7 +170,6 @@ class LangGraphAesCipher:
         n_mac = self._omac(0, nonce)
         if not hmac.compare_digest(self._tag(n_mac, body), tag):
             raise DeserializationError(
-                "encrypted blob failed authentication: it was altered, or written with "
-                "another key"
+                "encrypted blob failed authentication: it was altered, or written with another key"
             )
         return self._ctr(n_mac, body)

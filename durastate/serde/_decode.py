@@ -46,7 +46,10 @@ def decode_array(value: Any) -> Any:
     dtype_str, shape, order, buf = value
     if _DTYPE_RE.fullmatch(dtype_str) is None:
         return UnrevivedValue(
-            "numpy", "ndarray", "extension", value,
+            "numpy",
+            "ndarray",
+            "extension",
+            value,
             f"dtype {dtype_str!r} is not a plain numeric, text or time dtype",
             code=EXT_NUMPY_ARRAY,
         )
@@ -56,7 +59,11 @@ def decode_array(value: Any) -> Any:
         arr = np.frombuffer(buf, dtype=np.dtype(dtype_str)).reshape(shape, order=order)
     except (TypeError, ValueError) as exc:
         return UnrevivedValue(
-            "numpy", "ndarray", "extension", value, f"could not be rebuilt: {exc}",
+            "numpy",
+            "ndarray",
+            "extension",
+            value,
+            f"could not be rebuilt: {exc}",
             code=EXT_NUMPY_ARRAY,
         )
     return arr.copy(order="K")
@@ -76,8 +83,12 @@ class Decoder:
         def ext_hook(code: int, data: bytes) -> Any:
             if code > EXT_DELTA_SNAPSHOT or code < 0:
                 return UnrevivedValue(
-                    "", "", "extension", bytes(data),
-                    f"unknown msgpack extension type {code}", code=code,
+                    "",
+                    "",
+                    "extension",
+                    bytes(data),
+                    f"unknown msgpack extension type {code}",
+                    code=code,
                 )
             try:
                 value = _unpackb(data, ext_hook=ext_hook, option=UNPACK_OPTIONS)
@@ -127,9 +138,7 @@ class Decoder:
         if lc not in (1, 2) or kind not in ("constructor", "secret", "not_implemented"):
             return value
         ident = value.get("id")
-        if not (
-            isinstance(ident, list) and ident and all(isinstance(p, str) for p in ident)
-        ):
+        if not (isinstance(ident, list) and ident and all(isinstance(p, str) for p in ident)):
             return value
         module, name = ".".join(ident[:-1]), ident[-1]
         if kind == "secret":

@@ -53,9 +53,7 @@ class UnserializableValueError(SerializationError):
         super().__init__(f"{where}: {reason}", tuple(_path_value(v) for _, v in steps))
 
 
-def serialization_error_with_prefix(
-    err: SerializationError, label: str
-) -> SerializationError:
+def serialization_error_with_prefix(err: SerializationError, label: str) -> SerializationError:
     """Return a copy of ``err`` whose message starts with ``label``.
 
     Savers call this to say which part of a checkpoint failed, e.g.

@@ -288,7 +288,11 @@ class Reviver:
                 if key == ("datetime", "datetime") and method == "fromisoformat":
                     return datetime.fromisoformat(payload)
                 return self._unrevived(
-                    code, module, name, payload, method,
+                    code,
+                    module,
+                    name,
+                    payload,
+                    method,
                     f"calls of {module}.{name}.{method} are never made while loading; "
                     "only datetime.datetime.fromisoformat is known",
                 )
@@ -300,7 +304,11 @@ class Reviver:
             return self._build_application(code, module, name, payload, method)
         except Exception as exc:
             return self._unrevived(
-                code, module, name, payload, method,
+                code,
+                module,
+                name,
+                payload,
+                method,
                 f"could not be rebuilt: {type(exc).__name__}: {exc}",
             )
 
@@ -337,7 +345,11 @@ class Reviver:
     ) -> Any:
         if self.allowlist is not None and (module, name) not in self.allowlist:
             return self._unrevived(
-                code, module, name, payload, method,
+                code,
+                module,
+                name,
+                payload,
+                method,
                 f"strict mode: {module}.{name} is not on the allowlist; add "
                 f"({module!r}, {name!r}) with allowlist= or with_msgpack_allowlist()",
             )

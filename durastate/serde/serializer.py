@@ -325,9 +325,9 @@ def apply_allowlist(
 
 
 @functools.lru_cache(maxsize=8)
-def _default_for(strict: bool, durastate_key: str | None, langgraph_key: str | None) -> (
-    DurastateSerializer
-):
+def _default_for(
+    strict: bool, durastate_key: str | None, langgraph_key: str | None
+) -> DurastateSerializer:
     return DurastateSerializer()
 
 
