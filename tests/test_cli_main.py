@@ -135,7 +135,8 @@ def test_fresh_only_combines_with_the_start_phase(capsys: pytest.CaptureFixture[
 def test_setup_memory_reports_each_part(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = durastate(capsys, "setup", "memory://")
     assert code == EXIT_OK
-    assert [ln.split()[:2] for ln in out.splitlines()] == [
+    assert out.splitlines()[0] == "memory:// (memory)"
+    assert [ln.split()[:2] for ln in out.splitlines()[1:]] == [
         ["checkpointer", "InMemorySaver"],
         ["store", "InMemoryStore"],
         ["cache", "InMemoryCache"],
