@@ -229,40 +229,142 @@ def _find_application_class(module: str, name: str) -> type | str:
 
 # --- rebuilding -----------------------------------------------------------------------
 
-
-def _call_args(code: int, payload: Any) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
-    if code == EXT_CONSTRUCTOR_SINGLE_ARG or code == EXT_METHOD_SINGLE_ARG:
-        return (payload,), {}
-    if code == EXT_CONSTRUCTOR_POS_ARGS:
-        return (tuple(payload), {}) if isinstance(payload, (list, tuple)) else None
-    if isinstance(payload, dict) and all(isinstance(k, str) for k in payload):
-        return (), payload
-    return None
+# A plan rebuilds one stored (code, module, name) from its payload; plans that
+# worked once are cached per Reviver, so the hot path is one dict lookup.
+Plan = Callable[[Any], Any]
+_PLAN_CACHE_LIMIT = 4096
 
 
-def _build_dataclass(cls: type, kwargs: dict[str, Any]) -> Any:
+class _BadArguments(Exception):
+    """The stored arguments do not have the shape the encoding promises."""
+
+
+class _Stale(Exception):
+    """The cached class is no longer what its module holds (reloaded or removed)."""
+
+
+def _args(payload: Any) -> tuple[Any, ...]:
+    if not isinstance(payload, (list, tuple)):
+        raise _BadArguments
+    return tuple(payload)
+
+
+def _kwargs(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise _BadArguments
+    return payload
+
+
+def _build_dataclass(cls: Any, payload: Any) -> Any:
+    if isinstance(payload, (list, tuple)):
+        return cls(*payload)
+    kwargs = _kwargs(payload)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     init_kwargs = {k: v for k, v in kwargs.items() if k not in fields or fields[k].init}
     obj = cls(**init_kwargs)
     for key, value in kwargs.items():
         field = fields.get(key)
-        if field is not None and not field.init:
+        if field is not None and not field.init:  # restore state set after __init__
             object.__setattr__(obj, key, value)
     return obj
 
 
-def _build_pydantic(cls: Any, kwargs: dict[str, Any], fallback: str) -> Any:
+def _build_pydantic(cls: Any, payload: Any) -> Any:
+    kwargs = _kwargs(payload)
     try:
         return cls(**kwargs)
     except Exception:
-        # A model whose schema changed since the value was stored: keep the data.
-        return getattr(cls, fallback)(**kwargs)
+        # Same as LangGraph: a value stored under an older schema keeps its data.
+        return cls.model_construct(**kwargs)
 
 
-def _build_send(cls: Any, args: tuple[Any, ...]) -> Any:
+def _build_pydantic_v1(cls: Any, payload: Any) -> Any:
+    kwargs = _kwargs(payload)
+    try:
+        return cls(**kwargs)
+    except Exception:
+        return cls.construct(**kwargs)
+
+
+def _build_one(cls: Any, payload: Any) -> Any:
+    return cls(payload)
+
+
+def _build_positional(cls: Any, payload: Any) -> Any:
+    return cls(*_args(payload))
+
+
+def _build_keywords(cls: Any, payload: Any) -> Any:
+    return cls(**_kwargs(payload))
+
+
+def _build_send(cls: Any, payload: Any) -> Any:
+    args = _args(payload)
     if len(args) == 3:
         return cls(args[0], args[1], timeout=args[2])
     return cls(*args)
+
+
+def _compile_regex(payload: Any) -> Any:
+    args = _args(payload)
+    if len(args) != 2 or not isinstance(args[0], (str, bytes)) or type(args[1]) is not int:
+        raise _BadArguments
+    return re.compile(args[0], args[1])
+
+
+Builder = Callable[[Any, Any], Any]
+
+_GENERIC_BUILDERS: dict[int, Builder] = {
+    EXT_CONSTRUCTOR_SINGLE_ARG: _build_one,
+    EXT_CONSTRUCTOR_POS_ARGS: _build_positional,
+    EXT_CONSTRUCTOR_KW_ARGS: _build_keywords,
+    EXT_PYDANTIC_V1: _build_keywords,
+    EXT_PYDANTIC_V2: _build_keywords,
+}
+
+# Which stored encodings each kind of data type may be rebuilt from.
+_DATA_BUILDERS: dict[tuple[str, int], Builder] = {
+    ("enum", EXT_CONSTRUCTOR_SINGLE_ARG): _build_one,
+    ("enum", EXT_CONSTRUCTOR_POS_ARGS): _build_positional,
+    ("dataclass", EXT_CONSTRUCTOR_KW_ARGS): _build_dataclass,
+    ("dataclass", EXT_CONSTRUCTOR_POS_ARGS): _build_dataclass,
+    ("namedtuple", EXT_CONSTRUCTOR_KW_ARGS): _build_keywords,
+    ("namedtuple", EXT_CONSTRUCTOR_POS_ARGS): _build_positional,
+    ("pydantic", EXT_PYDANTIC_V2): _build_pydantic,
+    ("pydantic", EXT_PYDANTIC_V1): _build_pydantic,
+    ("pydantic", EXT_CONSTRUCTOR_KW_ARGS): _build_pydantic,
+    ("pydantic_v1", EXT_PYDANTIC_V1): _build_pydantic_v1,
+    ("pydantic_v1", EXT_PYDANTIC_V2): _build_pydantic_v1,
+    ("pydantic_v1", EXT_CONSTRUCTOR_KW_ARGS): _build_pydantic_v1,
+}
+
+
+def _bind(build: Builder, cls: Any) -> Plan:
+    return lambda payload: build(cls, payload)
+
+
+def _bind_checked(build: Builder, cls: Any, module: str, name: str) -> Plan:
+    def plan(payload: Any) -> Any:
+        namespace = getattr(sys.modules.get(module), "__dict__", None)
+        if not isinstance(namespace, dict) or namespace.get(name) is not cls:
+            raise _Stale
+        return build(cls, payload)
+
+    return plan
+
+
+def _known_plan(code: int, cls: type, module: str, name: str) -> Plan | str:
+    kind = _data_kind(cls)
+    if name == "Send" and module == "langgraph.types" and code == EXT_CONSTRUCTOR_POS_ARGS:
+        return _bind(_build_send, cls)
+    if kind is not None:
+        build = _DATA_BUILDERS.get((kind, code))
+        if build is not None:
+            return _bind(build, cls)
+    generic = _GENERIC_BUILDERS.get(code)
+    if generic is None:
+        return f"{module}.{name} cannot be stored as extension type {code}"
+    return _bind(generic, cls)
 
 
 class Reviver:
@@ -273,102 +375,74 @@ class Reviver:
     (known stdlib, LangChain and LangGraph types are always revived).
     """
 
-    __slots__ = ("allowlist",)
+    __slots__ = ("_plans", "allowlist")
 
     def __init__(self, allowlist: frozenset[TypeKey] | None) -> None:
         self.allowlist = allowlist
+        self._plans: dict[tuple[int, str, str, str | None], Plan] = {}
 
     def revive(
         self, code: int, module: str, name: str, payload: Any, method: str | None = None
     ) -> Any:
         """Rebuild one stored object, or return an :class:`UnrevivedValue` saying why not."""
-        key = (module, name)
-        try:
-            if code == EXT_METHOD_SINGLE_ARG:
-                if key == ("datetime", "datetime") and method == "fromisoformat":
-                    return datetime.fromisoformat(payload)
-                return self._unrevived(
-                    code,
-                    module,
-                    name,
-                    payload,
-                    method,
-                    f"calls of {module}.{name}.{method} are never made while loading; "
-                    "only datetime.datetime.fromisoformat is known",
-                )
-            if key == ("re", "compile"):
-                return self._compile(code, payload)
-            cls = known_type(key)
-            if cls is not None:
-                return self._build_known(code, cls, module, name, payload, method)
-            return self._build_application(code, module, name, payload, method)
-        except Exception as exc:
-            return self._unrevived(
-                code,
-                module,
-                name,
-                payload,
-                method,
-                f"could not be rebuilt: {type(exc).__name__}: {exc}",
+        key = (code, module, name, method if code == EXT_METHOD_SINGLE_ARG else None)
+        plan = self._plans.get(key)
+        for _ in range(2):
+            if plan is None:
+                made = self._plan(code, module, name, method)
+                if isinstance(made, str):
+                    return self._unrevived(code, module, name, payload, method, made)
+                plan = made
+                if len(self._plans) < _PLAN_CACHE_LIMIT:
+                    self._plans[key] = plan
+            try:
+                return plan(payload)
+            except _Stale:
+                self._plans.pop(key, None)
+                plan = None
+            except _BadArguments:
+                reason = "the stored arguments do not fit the stored encoding"
+                return self._unrevived(code, module, name, payload, method, reason)
+            except Exception as exc:
+                reason = f"could not be rebuilt: {type(exc).__name__}: {exc}"
+                return self._unrevived(code, module, name, payload, method, reason)
+        return self._unrevived(  # pragma: no cover - a module swapped twice mid-call
+            code, module, name, payload, method, "its class changed while loading"
+        )
+
+    def _plan(self, code: int, module: str, name: str, method: str | None) -> Plan | str:
+        if code == EXT_METHOD_SINGLE_ARG:
+            if module == "datetime" and name == "datetime" and method == "fromisoformat":
+                return datetime.fromisoformat
+            return (
+                f"calls of {module}.{name}.{method} are never made while loading; "
+                "only datetime.datetime.fromisoformat is known"
             )
+        if module == "re" and name == "compile":
+            if code != EXT_CONSTRUCTOR_POS_ARGS:
+                return "re.compile is only known with positional arguments"
+            return _compile_regex
+        cls = known_type((module, name))
+        if cls is not None:
+            return _known_plan(code, cls, module, name)
+        return self._application_plan(code, module, name)
 
-    def _compile(self, code: int, payload: Any) -> Any:
-        if (
-            code == EXT_CONSTRUCTOR_POS_ARGS
-            and isinstance(payload, (list, tuple))
-            and len(payload) == 2
-            and isinstance(payload[0], (str, bytes))
-            and isinstance(payload[1], int)
-        ):
-            return re.compile(payload[0], payload[1])
-        return self._unrevived(code, "re", "compile", payload, None, "unexpected arguments")
-
-    def _build_known(
-        self, code: int, cls: type, module: str, name: str, payload: Any, method: str | None
-    ) -> Any:
-        call = _call_args(code, payload)
-        if call is None:
-            return self._unrevived(code, module, name, payload, method, "unexpected arguments")
-        args, kwargs = call
-        kind = _data_kind(cls)
-        if kind in ("pydantic", "pydantic_v1") and not args:
-            fallback = "model_construct" if kind == "pydantic" else "construct"
-            return _build_pydantic(cls, kwargs, fallback)
-        if kind == "dataclass" and kwargs:
-            return _build_dataclass(cls, kwargs)
-        if name == "Send" and module == "langgraph.types":
-            return _build_send(cls, args)
-        return cls(*args, **kwargs)
-
-    def _build_application(
-        self, code: int, module: str, name: str, payload: Any, method: str | None
-    ) -> Any:
+    def _application_plan(self, code: int, module: str, name: str) -> Plan | str:
         if self.allowlist is not None and (module, name) not in self.allowlist:
-            return self._unrevived(
-                code,
-                module,
-                name,
-                payload,
-                method,
+            return (
                 f"strict mode: {module}.{name} is not on the allowlist; add "
-                f"({module!r}, {name!r}) with allowlist= or with_msgpack_allowlist()",
+                f"({module!r}, {name!r}) with allowlist= or with_msgpack_allowlist()"
             )
         found = _find_application_class(module, name)
         if isinstance(found, str):
-            return self._unrevived(code, module, name, payload, method, found)
+            return found
         kind = _data_kind(found)
-        builder = _BUILDERS.get((kind, code)) if kind is not None else None
-        if builder is None:
-            reason = (
-                f"{module}.{name} is not a data type ({_DATA_TYPE_WORDS} are revived)"
-                if kind is None
-                else f"{module}.{name} is a {kind} but was stored as extension type {code}"
-            )
-            return self._unrevived(code, module, name, payload, method, reason)
-        call = _call_args(code, payload)
-        if call is None:
-            return self._unrevived(code, module, name, payload, method, "unexpected arguments")
-        return builder(found, *call)
+        if kind is None:
+            return f"{module}.{name} is not a data type ({_DATA_TYPE_WORDS} are revived)"
+        build = _DATA_BUILDERS.get((kind, code))
+        if build is None:
+            return f"{module}.{name} is a {kind} but was stored as extension type {code}"
+        return _bind_checked(build, found, module, name)
 
     @staticmethod
     def _unrevived(
@@ -383,39 +457,3 @@ class Reviver:
             code=code,
             method=method,
         )
-
-
-Builder = Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]
-
-
-def _plain(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return cls(*args, **kwargs)
-
-
-def _dataclass(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return _build_dataclass(cls, kwargs) if kwargs or not args else cls(*args)
-
-
-def _pydantic(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return _build_pydantic(cls, kwargs, "model_construct")
-
-
-def _pydantic_v1(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return _build_pydantic(cls, kwargs, "construct")
-
-
-# Which stored encodings each kind of data type may be rebuilt from.
-_BUILDERS: dict[tuple[str, int], Builder] = {
-    ("enum", EXT_CONSTRUCTOR_SINGLE_ARG): _plain,
-    ("enum", EXT_CONSTRUCTOR_POS_ARGS): _plain,
-    ("dataclass", EXT_CONSTRUCTOR_KW_ARGS): _dataclass,
-    ("dataclass", EXT_CONSTRUCTOR_POS_ARGS): _dataclass,
-    ("namedtuple", EXT_CONSTRUCTOR_KW_ARGS): _plain,
-    ("namedtuple", EXT_CONSTRUCTOR_POS_ARGS): _plain,
-    ("pydantic", EXT_PYDANTIC_V2): _pydantic,
-    ("pydantic", EXT_PYDANTIC_V1): _pydantic,
-    ("pydantic", EXT_CONSTRUCTOR_KW_ARGS): _pydantic,
-    ("pydantic_v1", EXT_PYDANTIC_V1): _pydantic_v1,
-    ("pydantic_v1", EXT_PYDANTIC_V2): _pydantic_v1,
-    ("pydantic_v1", EXT_CONSTRUCTOR_KW_ARGS): _pydantic_v1,
-}
