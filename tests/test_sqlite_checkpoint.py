@@ -157,16 +157,17 @@ def test_a_delta_whose_base_another_connection_deleted_is_stored_in_full(
 
 
 def test_reusing_a_version_with_a_new_value_keeps_later_values_intact(saver: SqliteSaver) -> None:
-    stored = _put_chain(saver, "t", 4)
+    """Values built on a replaced one are rebuilt first, so nothing reads back damaged."""
+    stored = _put_chain(saver, "t", 4, width=400)
     first_version = saver.get_tuple(stored[0]).checkpoint["channel_versions"]["items"]  # type: ignore[union-attr]
     cp = empty_checkpoint()
-    cp["channel_values"] = {"items": ["replaced"]}
+    cp["channel_values"] = {"items": ["replaced" * 100]}
     cp["channel_versions"] = {"items": first_version}
     cfg: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
     saver.put(cfg, cp, {"step": 99}, {"items": first_version})
-    assert saver.get_tuple(stored[0]).checkpoint["channel_values"]["items"] == ["replaced"]  # type: ignore[union-attr]
+    assert saver.get_tuple(stored[0]).checkpoint["channel_values"]["items"] == ["replaced" * 100]  # type: ignore[union-attr]
     later = saver.get_tuple(stored[3]).checkpoint["channel_values"]["items"]  # type: ignore[union-attr]
-    assert later == [f"item {i} " + "x" * 40 for i in range(4)]
+    assert later == [f"item {i} " + "x" * 400 for i in range(4)]
 
 
 def test_copied_threads_survive_deleting_their_source(saver: SqliteSaver) -> None:
@@ -187,7 +188,7 @@ def test_copying_onto_a_thread_with_clashing_versions_takes_the_sources_values(
 ) -> None:
     def put(thread: str, value: str) -> Any:
         cp = empty_checkpoint()
-        cp["channel_values"] = {"v": value * 200}
+        cp["channel_values"] = {"v": value * 400}
         cp["channel_versions"] = {"v": "1"}
         cfg: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
         return saver.put(cfg, cp, {"step": 0}, {"v": "1"})
@@ -195,7 +196,7 @@ def test_copying_onto_a_thread_with_clashing_versions_takes_the_sources_values(
     put("a", "A")
     target = put("b", "B")
     saver.copy_thread("a", "b")
-    assert saver.get_tuple(target).checkpoint["channel_values"]["v"] == "A" * 200  # type: ignore[union-attr]
+    assert saver.get_tuple(target).checkpoint["channel_values"]["v"] == "A" * 400  # type: ignore[union-attr]
 
 
 def _count(conn: sqlite3.Connection, table: str) -> int:

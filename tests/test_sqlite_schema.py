@@ -127,7 +127,7 @@ def test_busy_transactions_are_retried_until_the_lock_is_free(tmp_path: Path) ->
         yield Run("INSERT INTO t VALUES (1)")
         return (yield Rows("SELECT COUNT(*) FROM t"))[0][0]
 
-    assert drive(conn, transact(Operation("write", body), timeout=30)) == 1
+    assert drive(conn, transact(Operation("write", body), 30, nested=False, legacy=False)) == 1
     release.join()
 
 
@@ -142,5 +142,5 @@ def test_busy_errors_surface_after_the_timeout(tmp_path: Path) -> None:
         yield Run("INSERT INTO t VALUES (1)")
 
     with pytest.raises(sqlite3.OperationalError, match="locked"):
-        drive(conn, transact(Operation("write", body), timeout=0.2))
+        drive(conn, transact(Operation("write", body), 0.2, nested=False, legacy=False))
     holder.execute("ROLLBACK")

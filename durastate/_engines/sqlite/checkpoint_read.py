@@ -18,6 +18,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from durastate._engines.sqlite.deltas import BlobRow, Materializer
+from durastate._engines.sqlite.inline import unpack_inline
 from durastate._engines.sqlite.requests import Body, Operation, Rows, Run
 from durastate._engines.sqlite.schema import CHECKPOINTS
 from durastate.checkpoint.base import (
@@ -38,7 +39,7 @@ _PAGE_SQL = """
 WITH page AS MATERIALIZED (
     SELECT c.rowid AS rid, c.thread_id, c.checkpoint_ns, c.checkpoint_id,
            c.parent_checkpoint_id, c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata,
-           c.metadata_json, c.channel_versions, t.expires_at
+           c.metadata_json, c.inline_values, c.blob_versions, t.expires_at
     FROM durastate_checkpoints c LEFT JOIN durastate_threads t ON t.thread_id = c.thread_id
     WHERE {where} AND (t.expires_at IS NULL OR t.expires_at > :now)
     ORDER BY c.checkpoint_id DESC, c.thread_id, c.checkpoint_ns
@@ -46,7 +47,7 @@ WITH page AS MATERIALIZED (
 ),
 refs AS MATERIALIZED (
     SELECT p.rid, v.key AS channel, b.id, b.type, b.data, b.base_id, b.base_skip, b.head_len
-    FROM page p CROSS JOIN json_each(p.channel_versions) v
+    FROM page p CROSS JOIN json_each(p.blob_versions) v
     CROSS JOIN durastate_checkpoint_blobs b
       ON b.thread_id = p.thread_id AND b.checkpoint_ns = p.checkpoint_ns
      AND b.channel = v.key AND b.version = v.value
@@ -58,27 +59,80 @@ chain(id) AS (
     WHERE b.base_id IS NOT NULL
 )
 SELECT 0, rid, thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint_type,
-       checkpoint, metadata_type, metadata, metadata_json, expires_at
+       checkpoint, metadata_type, metadata, metadata_json, expires_at, inline_values
 FROM page
 UNION ALL
-SELECT 1, rid, channel, id, type, data, base_id, base_skip, head_len, NULL, NULL, NULL FROM refs
+SELECT 1, rid, channel, id, type, data, base_id, base_skip, head_len, NULL, NULL, NULL, NULL
+FROM refs
 UNION ALL
-SELECT 2, NULL, NULL, b.id, b.type, b.data, b.base_id, b.base_skip, b.head_len, NULL, NULL, NULL
+SELECT 2, NULL, NULL, b.id, b.type, b.data, b.base_id, b.base_skip, b.head_len,
+       NULL, NULL, NULL, NULL
 FROM chain JOIN durastate_checkpoint_blobs b ON b.id = chain.id
 WHERE b.id NOT IN (SELECT id FROM refs)
 UNION ALL
-SELECT 3, p.rid, w.task_id, w.idx, w.channel, w.type, w.data, w.task_path, NULL, NULL, NULL, NULL
+SELECT 3, p.rid, w.task_id, w.idx, w.channel, w.type, w.data, w.task_path,
+       NULL, NULL, NULL, NULL, NULL
 FROM page p JOIN durastate_checkpoint_writes w
   ON w.thread_id = p.thread_id AND w.checkpoint_ns = p.checkpoint_ns
  AND w.checkpoint_id = p.checkpoint_id
 """
-"""Rows: 0 = a checkpoint, 1 = a channel value it names, 2 = an older value a delta
-builds on, 3 = a pending write. Rows 1-3 point at their checkpoint by ``rid``."""
+"""Rows: 0 = a checkpoint (with its inline values), 1 = a large value it names, 2 = an
+older value a delta builds on, 3 = a pending write. Rows 1-3 name their checkpoint by
+``rid``."""
 
 
 @lru_cache(maxsize=256)
 def page_sql(where: str) -> str:
     return _PAGE_SQL.format(where=where)
+
+
+_LATEST = (
+    "(SELECT checkpoint_id FROM durastate_checkpoints WHERE thread_id = :thread "
+    "AND checkpoint_ns = :ns ORDER BY checkpoint_id DESC LIMIT 1)"
+)
+_ONE_SQL = """
+WITH RECURSIVE chain(id) AS (
+    SELECT b.base_id
+    FROM durastate_checkpoints c CROSS JOIN json_each(c.blob_versions) v
+    CROSS JOIN durastate_checkpoint_blobs b
+      ON b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
+     AND b.channel = v.key AND b.version = v.value
+    WHERE c.thread_id = :thread AND c.checkpoint_ns = :ns AND c.checkpoint_id = {cid}
+      AND b.base_id IS NOT NULL
+    UNION
+    SELECT b.base_id FROM chain JOIN durastate_checkpoint_blobs b ON b.id = chain.id
+    WHERE b.base_id IS NOT NULL
+)
+SELECT 0, c.rowid, c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
+       c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata, c.metadata_json,
+       t.expires_at, c.inline_values
+FROM durastate_checkpoints c LEFT JOIN durastate_threads t ON t.thread_id = c.thread_id
+WHERE c.thread_id = :thread AND c.checkpoint_ns = :ns AND c.checkpoint_id = {cid}
+  AND (t.expires_at IS NULL OR t.expires_at > :now)
+UNION ALL
+SELECT 1, c.rowid, v.key, b.id, b.type, b.data, b.base_id, b.base_skip, b.head_len,
+       NULL, NULL, NULL, NULL
+FROM durastate_checkpoints c CROSS JOIN json_each(c.blob_versions) v
+CROSS JOIN durastate_checkpoint_blobs b
+  ON b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
+ AND b.channel = v.key AND b.version = v.value
+WHERE c.thread_id = :thread AND c.checkpoint_ns = :ns AND c.checkpoint_id = {cid}
+UNION ALL
+SELECT 2, NULL, NULL, b.id, b.type, b.data, b.base_id, b.base_skip, b.head_len,
+       NULL, NULL, NULL, NULL
+FROM chain JOIN durastate_checkpoint_blobs b ON b.id = chain.id
+UNION ALL
+SELECT 3, c.rowid, w.task_id, w.idx, w.channel, w.type, w.data, w.task_path,
+       NULL, NULL, NULL, NULL, NULL
+FROM durastate_checkpoints c JOIN durastate_checkpoint_writes w
+  ON w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+ AND w.checkpoint_id = c.checkpoint_id
+WHERE c.thread_id = :thread AND c.checkpoint_ns = :ns AND c.checkpoint_id = {cid}
+"""
+"""One checkpoint (the latest of its namespace, or a given id) in the rows of ``_PAGE_SQL``,
+without materializing a page: each part finds the checkpoint by its primary key."""
+ONE_LATEST_SQL = _ONE_SQL.format(cid=_LATEST)
+ONE_BY_ID_SQL = _ONE_SQL.format(cid=":cid")
 
 
 TOUCH_SQL = (
@@ -118,9 +172,9 @@ def decode_page(rows: list[tuple[Any, ...]]) -> Page:
             if kind == 1:
                 refs.setdefault(row[1], []).append((row[2], row[3]))
     if deltas:
-        values = Materializer(blobs.values())
-        values.warm()
-        full = values.full
+        rebuilt = Materializer(blobs.values())
+        rebuilt.warm()
+        full = rebuilt.full
     else:
 
         def full(blob_id: int) -> bytes:
@@ -128,20 +182,20 @@ def decode_page(rows: list[tuple[Any, ...]]) -> Page:
 
     ordered = sorted(heads.values(), key=lambda h: (h[2], h[3]))
     ordered.sort(key=lambda h: h[4], reverse=True)
-    return Page(
-        [
+    checkpoints = []
+    for h in ordered:
+        values: dict[str, tuple[str, bytes]] = {
+            ch: (typ, data) for ch, (_, typ, data) in unpack_inline(h[12]).items()
+        }
+        for ch, bid in refs.get(h[1], ()):
+            values[ch] = (blobs[bid].type, full(bid))
+        checkpoints.append(
             StoredCheckpoint(
-                h[2],
-                h[3],
-                h[4],
-                h[5],
-                (h[6], h[7]),
-                (h[8], h[9]),
-                {ch: (blobs[bid].type, full(bid)) for ch, bid in refs.get(h[1], ())},
-                writes.get(h[1], []),
+                h[2], h[3], h[4], h[5], (h[6], h[7]), (h[8], h[9]), values, writes.get(h[1], [])
             )
-            for h in ordered
-        ],
+        )
+    return Page(
+        checkpoints,
         [h[10] for h in ordered],
         [h[11] for h in ordered],
     )
@@ -225,19 +279,15 @@ def get_tuple_operation(
 ) -> Operation[StoredCheckpoint | None]:
     """The checkpoint a config names (latest of its namespace without an id), in one query."""
     ref = parse_config(config)
-    query = Query(
-        ["c.thread_id = :thread", "c.checkpoint_ns = :ns"],
-        {"thread": ref.thread_id, "ns": ref.checkpoint_ns},
-        True,
-    )
+    params: dict[str, Any] = {"thread": ref.thread_id, "ns": ref.checkpoint_ns}
+    sql = ONE_LATEST_SQL
     if ref.checkpoint_id is not None:
-        query.where.append("c.checkpoint_id = :cid")
-        query.params["cid"] = ref.checkpoint_id
+        sql = ONE_BY_ID_SQL
+        params["cid"] = ref.checkpoint_id
 
     def body() -> Body[StoredCheckpoint | None]:
         now = time.time()
-        sql = page_sql(" AND ".join(query.where))
-        page = decode_page((yield Rows(sql, dict(query.params, now=now, limit=1))))
+        page = decode_page((yield Rows(sql, dict(params, now=now))))
         if not page.checkpoints:
             return None
         expiry = freshness.touch_needed(page.expires_at[0], now)

@@ -25,7 +25,7 @@ from durastate.errors import DeserializationError
 
 _GC_BLOBS = """
 WITH RECURSIVE used(id) AS (
-    SELECT b.id FROM durastate_checkpoints c CROSS JOIN json_each(c.channel_versions) v
+    SELECT b.id FROM durastate_checkpoints c CROSS JOIN json_each(c.blob_versions) v
     CROSS JOIN durastate_checkpoint_blobs b
       ON b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
      AND b.channel = v.key AND b.version = v.value
@@ -71,7 +71,7 @@ WHERE s.thread_id = :src AND NOT EXISTS (
 """
 _CHECKPOINT_COLUMNS = (
     "checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, checkpoint_type, checkpoint, "
-    "metadata_type, metadata, metadata_json, channel_versions, created_at"
+    "metadata_type, metadata, metadata_json, inline_values, blob_versions, created_at"
 )
 _WRITE_COLUMNS = "checkpoint_ns, checkpoint_id, task_id, idx, channel, type, data, task_path"
 

@@ -1,7 +1,8 @@
 """Writing checkpoints: ``put`` and ``put_writes`` as single write transactions.
 
-``put`` stores only the channels whose version changed, each as a delta against the
-last value this process wrote for that channel when one extends the other. A delta
+``put`` stores small values in the checkpoint row and, of the large ones, only those
+whose version changed, each as a delta against the last value this process wrote for
+that channel when one extends the other. A delta
 names its base by row id and is only inserted while that row still exists; otherwise
 the value is stored in full. Putting a version that already exists with different
 bytes replaces it, after turning any deltas built on the old row into full rows.
@@ -10,6 +11,7 @@ bytes replaces it, after turning any deltas built on the old row into full rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +25,7 @@ from durastate._engines.sqlite.deltas import (
     Materializer,
     plan_write,
 )
+from durastate._engines.sqlite.inline import INLINE_MAX, Inline, pack_inline, unpack_inline
 from durastate._engines.sqlite.requests import Body, Operation, Rows, Run, RunMany
 from durastate._engines.sqlite.schema import CHECKPOINTS
 from durastate.checkpoint.base import CheckpointRef, PreparedCheckpoint, PreparedWrite
@@ -48,8 +51,8 @@ _INSERT_CHECKPOINT = """
 INSERT OR REPLACE INTO durastate_checkpoints (
     thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
     checkpoint_type, checkpoint, metadata_type, metadata, metadata_json,
-    channel_versions, created_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    inline_values, blob_versions, created_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _WRITE_COLUMNS = (
     "thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, data, task_path"
@@ -166,47 +169,109 @@ def write_blobs_body(thread_id: str, ns: str, writes: list[BlobWrite]) -> Body[d
     return written
 
 
-def plan_blob_writes(prep: PreparedCheckpoint, bases: DeltaBases) -> list[BlobWrite]:
-    known = bases.lookup(prep.thread_id, prep.checkpoint_ns, (b.channel for b in prep.blobs))
-    return [
-        plan_write(b.channel, b.version, b.type, b.data, known.get(b.channel)) for b in prep.blobs
-    ]
+_BEFORE_PUT = """
+SELECT (SELECT expires_at <= ? FROM durastate_threads WHERE thread_id = ?),
+       (SELECT inline_values FROM durastate_checkpoints
+        WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?)
+"""
+_STORED_VERSIONS = """
+SELECT channel FROM durastate_checkpoint_blobs
+WHERE thread_id = ? AND checkpoint_ns = ? AND (channel, version) IN
+      (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
+"""
+
+Serialize = Callable[[str], "tuple[str, bytes] | None"]
+"""Serializes the checkpoint's value of a channel (None when the checkpoint lacks it)."""
+
+
+def plan_blob_writes(
+    thread_id: str, ns: str, values: list[tuple[str, str, str, bytes]], bases: DeltaBases
+) -> list[BlobWrite]:
+    """(channel, version, type, bytes) of large values, planned as deltas where they can be."""
+    known = bases.lookup(thread_id, ns, (v[0] for v in values))
+    return [plan_write(ch, ver, typ, data, known.get(ch)) for ch, ver, typ, data in values]
 
 
 def put_operation(
-    prep: PreparedCheckpoint, writes: list[BlobWrite], expires_at: float | None
+    prep: PreparedCheckpoint,
+    bases: DeltaBases,
+    serialize: Serialize,
+    expires_at: float | None,
 ) -> Operation[dict[BaseKey, Known]]:
-    """Store a prepared checkpoint; answers the values written, to remember as bases."""
+    """Store a prepared checkpoint; answers the large values written, to remember as bases.
+
+    Changed values up to ``INLINE_MAX`` bytes go into the row, larger ones to the blob
+    table. Unchanged channels keep their parent's inline copy when the version matches,
+    else the blob table's row of that version; a channel found in neither (a parent
+    that was pruned, say) is serialized again from the checkpoint when it has it.
+    """
     tid, ns = prep.thread_id, prep.checkpoint_ns
-    versions = json.dumps(dict(prep.channel_versions), ensure_ascii=False, separators=(",", ":"))
-    row = (
-        tid,
-        ns,
-        prep.checkpoint_id,
-        prep.parent_id,
-        prep.run_id,
-        prep.checkpoint[0],
-        prep.checkpoint[1],
-        prep.metadata[0],
-        prep.metadata[1],
-        prep.metadata_json,
-        versions,
-        prep.created_at,
-    )
+    inline: Inline = {}
+    large: list[tuple[str, str, str, bytes]] = []
+    for b in prep.blobs:
+        if len(b.data) <= INLINE_MAX:
+            inline[b.channel] = (b.version, b.type, b.data)
+        else:
+            large.append((b.channel, b.version, b.type, b.data))
+    changed = {b.channel for b in prep.blobs}
+    unchanged = {ch: v for ch, v in prep.channel_versions.items() if ch not in changed}
 
     def body() -> Body[dict[BaseKey, Known]]:
-        expired = yield Rows(
-            "DELETE FROM durastate_threads WHERE thread_id = ? AND expires_at <= ? "
-            "RETURNING thread_id",
-            (tid, prep.created_at),
+        ((expired, parent),) = yield Rows(
+            _BEFORE_PUT, (prep.created_at, tid, tid, ns, prep.parent_id or "")
         )
         if expired:
             yield from purge_threads_body([tid])
-        stored = yield from write_blobs_body(tid, ns, writes)
-        yield Run(_INSERT_CHECKPOINT, row)
+            parent = None
+        row_inline = dict(inline)
+        blob_versions = {ch: ver for ch, ver, _, _ in large}
+        carried = unpack_inline(parent) if parent is not None else {}
+        missing: dict[str, str] = {}
+        for ch, ver in unchanged.items():
+            entry = carried.get(ch)
+            if entry is not None and entry[0] == ver:
+                row_inline[ch] = entry
+            else:
+                missing[ch] = ver
+        extra: list[tuple[str, str, str, bytes]] = []
+        if missing:
+            pairs = json.dumps([[ch, ver] for ch, ver in missing.items()], ensure_ascii=False)
+            stored = {r[0] for r in (yield Rows(_STORED_VERSIONS, (tid, ns, pairs)))}
+            for ch, ver in missing.items():
+                if ch in stored:
+                    blob_versions[ch] = ver
+                    continue
+                value = serialize(ch)
+                if value is None:
+                    continue  # neither stored nor given: the channel reads back absent
+                if len(value[1]) <= INLINE_MAX:
+                    row_inline[ch] = (ver, value[0], value[1])
+                else:
+                    extra.append((ch, ver, value[0], value[1]))
+                    blob_versions[ch] = ver
+        writes = plan_blob_writes(tid, ns, large + extra, bases)
+        written = yield from write_blobs_body(tid, ns, writes)
+        yield Run(
+            _INSERT_CHECKPOINT,
+            (
+                tid,
+                ns,
+                prep.checkpoint_id,
+                prep.parent_id,
+                prep.run_id,
+                prep.checkpoint[0],
+                prep.checkpoint[1],
+                prep.metadata[0],
+                prep.metadata[1],
+                prep.metadata_json,
+                pack_inline(row_inline),
+                json.dumps(blob_versions, ensure_ascii=False, separators=(",", ":")),
+                prep.created_at,
+            ),
+        )
         if expires_at is not None:
             yield Run(TOUCH_SQL, (tid, expires_at))
-        return {(tid, ns, channel): known for channel, known in stored.items()}
+        return {(tid, ns, channel): known for channel, known in written.items()}
 
     return Operation("write", body, (CHECKPOINTS,))
 

@@ -194,13 +194,18 @@ class SyncDatabase:
         target = parse_target(source)
         return cls(open_sync(target, wait), owned=True, timeout=wait)
 
+    def _transact(self, op: Operation[T]) -> Body[T]:
+        conn = self.conn
+        return transact(
+            op, self.timeout, nested=conn.in_transaction, legacy=conn.isolation_level is not None
+        )
+
     def _ensure(self, needs: tuple[Component, ...]) -> None:
         if "" not in self.ready:
             configured = drive(
                 self.conn,
-                transact(
-                    Operation("auto", lambda: configure_body(_timeout_ms(self.timeout))),
-                    self.timeout,
+                self._transact(
+                    Operation("auto", lambda: configure_body(_timeout_ms(self.timeout)))
                 ),
             )
             if configured:
@@ -214,7 +219,7 @@ class SyncDatabase:
         op, result = _step_plan(plan, None)
         while op is not None:
             self._ensure(op.needs)
-            value = drive(self.conn, transact(op, self.timeout))
+            value = drive(self.conn, self._transact(op))
             op, result = _step_plan(plan, value)
         return result  # type: ignore[return-value]
 
@@ -223,7 +228,7 @@ class SyncDatabase:
         with self.lock:
             self._check_open()
             self._ensure(op.needs)
-            return drive(self.conn, transact(op, self.timeout))
+            return drive(self.conn, self._transact(op))
 
     def run_plan(self, plan: Plan[T]) -> T:
         """Run a sequence of operations, each its own transaction, under one lock hold."""
@@ -321,10 +326,15 @@ class AsyncDatabase:
                 await self._conn
         return self._conn
 
+    def _transact(self, conn: aiosqlite.Connection, op: Operation[T]) -> Body[T]:
+        return transact(
+            op, self.timeout, nested=conn.in_transaction, legacy=conn.isolation_level is not None
+        )
+
     async def _ensure(self, conn: aiosqlite.Connection, needs: tuple[Component, ...]) -> None:
         if "" not in self.ready:
             op = Operation("auto", lambda: configure_body(_timeout_ms(self.timeout)))
-            if await adrive(conn, transact(op, self.timeout)):
+            if await adrive(conn, self._transact(conn, op)):
                 self.ready.add("")
         for component in needs:
             if component.name not in self.ready:
@@ -335,7 +345,7 @@ class AsyncDatabase:
         op, result = _step_plan(plan, None)
         while op is not None:
             await self._ensure(conn, op.needs)
-            value = await adrive(conn, transact(op, self.timeout))
+            value = await adrive(conn, self._transact(conn, op))
             op, result = _step_plan(plan, value)
         return result  # type: ignore[return-value]
 
@@ -343,7 +353,7 @@ class AsyncDatabase:
         async with self.lock:
             conn = await self._connection()
             await self._ensure(conn, op.needs)
-            return await adrive(conn, transact(op, self.timeout))
+            return await adrive(conn, self._transact(conn, op))
 
     async def run_plan(self, plan: Plan[T]) -> T:
         async with self.lock:

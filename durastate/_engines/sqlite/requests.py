@@ -137,7 +137,7 @@ def _rollback(nested: bool) -> Body[None]:
             yield Run("ROLLBACK")
 
 
-def _attempt(op: Operation[T], nested: bool) -> Body[T]:
+def _attempt(op: Operation[T], nested: bool, legacy: bool) -> Body[T]:
     explicit = op.mode != "auto"
     if explicit:
         if nested:
@@ -148,29 +148,29 @@ def _attempt(op: Operation[T], nested: bool) -> Body[T]:
         result = yield from op.body()
         if explicit:
             yield Run("RELEASE durastate_op" if nested else "COMMIT")
-        elif not nested and (yield InTransaction()):
-            # A connection in sqlite3's legacy mode opened a transaction implicitly.
+        elif legacy and not nested and (yield InTransaction()):
+            # sqlite3's legacy transaction control opened a transaction implicitly.
             yield Run("COMMIT")
     except BaseException:
-        if explicit or not nested:
+        if explicit or (legacy and not nested):
             yield from _rollback(nested)
         raise
     return result
 
 
-def transact(op: Operation[T], timeout: float) -> Body[T]:
+def transact(op: Operation[T], timeout: float, *, nested: bool, legacy: bool) -> Body[T]:
     """Run ``op`` in its transaction, re-running it while the database stays busy.
 
-    Inside a transaction the caller already opened, the body runs in a savepoint and
-    becomes part of that transaction. Gives up, re-raising SQLite's error, once
-    ``timeout`` seconds have passed.
+    ``nested``: the connection is already inside the caller's transaction, so the body
+    runs in a savepoint and becomes part of it. ``legacy``: the connection uses
+    sqlite3's implicit transactions (``isolation_level`` not None). Gives up,
+    re-raising SQLite's error, once ``timeout`` seconds have passed.
     """
-    nested = bool((yield InTransaction()))
     deadline = time.monotonic() + timeout
     delay = 0.002
     while True:
         try:
-            return (yield from _attempt(op, nested))
+            return (yield from _attempt(op, nested, legacy))
         except sqlite3.OperationalError as exc:
             if not is_busy(exc) or time.monotonic() >= deadline:
                 raise

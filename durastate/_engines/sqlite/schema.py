@@ -1,9 +1,11 @@
 """The tables of the SQLite checkpointer, store and cache, as numbered migrations.
 
-Checkpoint channel values live once per (thread, namespace, channel, version) in
-``durastate_checkpoint_blobs``; a value that extends an earlier one of its channel
-(a message list that grew) is stored as a delta against it (``base_id``), with a full
-copy at least every ``MAX_DEPTH`` versions (see ``deltas``). Store namespaces are kept
+Small checkpoint channel values sit in the checkpoint row (``inline_values``, see
+``inline``); larger ones live once per (thread, namespace, channel, version) in
+``durastate_checkpoint_blobs``, named by the row's ``blob_versions``. A value that
+extends an earlier one of its channel (a message list that grew) is stored as a delta
+against it (``base_id``), with a full copy at least every ``MAX_DEPTH`` versions (see
+``deltas``). Store namespaces are kept
 in an order-preserving text form (see ``store_rows.encode_namespace``). Append new
 migrations to a component's ``steps``; never edit a released one.
 """
@@ -27,7 +29,8 @@ CHECKPOINTS = Component(
                 metadata_type TEXT NOT NULL,
                 metadata BLOB NOT NULL,
                 metadata_json TEXT NOT NULL,
-                channel_versions TEXT NOT NULL,
+                inline_values BLOB NOT NULL,
+                blob_versions TEXT NOT NULL,
                 created_at REAL NOT NULL,
                 PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
             )""",

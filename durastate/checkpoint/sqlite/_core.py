@@ -25,11 +25,7 @@ from durastate._engines.sqlite.checkpoint_retention import (
     prune_plan,
     sweep_plan,
 )
-from durastate._engines.sqlite.checkpoint_write import (
-    plan_blob_writes,
-    put_operation,
-    put_writes_operation,
-)
+from durastate._engines.sqlite.checkpoint_write import put_operation, put_writes_operation
 from durastate._engines.sqlite.deltas import BaseKey, DeltaBases, Known
 from durastate._engines.sqlite.requests import Operation, Plan
 from durastate.checkpoint.base import (
@@ -39,6 +35,7 @@ from durastate.checkpoint.base import (
     build_tuple,
     check_prune,
     check_thread_ids,
+    dumps_named,
     prepare_checkpoint,
     prepare_writes,
     ttl_seconds,
@@ -82,8 +79,14 @@ def put(
     new_versions: ChannelVersions,
 ) -> tuple[PreparedCheckpoint, Operation[dict[BaseKey, Known]]]:
     prep = prepare_checkpoint(saver.serde, config, checkpoint, metadata, new_versions)
-    writes = plan_blob_writes(prep, bases)
-    return prep, put_operation(prep, writes, saver.expires_at(prep.created_at))
+    values = checkpoint.get("channel_values") or {}
+
+    def serialize(channel: str) -> tuple[str, bytes] | None:
+        if channel not in values:
+            return None
+        return dumps_named(saver.serde, values[channel], f"channel {channel!r}")
+
+    return prep, put_operation(prep, bases, serialize, saver.expires_at(prep.created_at))
 
 
 def put_writes(
