@@ -368,3 +368,29 @@ def test_notdata_fixture_is_really_imported() -> None:
     # Guards the tests above: their "not a data type" verdict is about the class,
     # not about a missing import.
     assert sys.modules["serde_fixtures"].NotData is NotData
+
+
+def test_a_removed_or_reloaded_class_is_looked_up_again(
+    serde: DurastateSerializer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    source = "import dataclasses\n@dataclasses.dataclass\nclass Row:\n    x: int = 0\n"
+    (tmp_path / "serde_reload_module.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import serde_reload_module  # type: ignore[import-not-found]
+
+    blob = ext(2, ("serde_reload_module", "Row", {"x": 1}))
+    try:
+        first = load(serde, blob)
+        assert type(first) is serde_reload_module.Row
+        old_cls = serde_reload_module.Row
+        importlib.reload(serde_reload_module)
+        second = load(serde, blob)
+        assert type(second) is serde_reload_module.Row
+        assert type(second) is not old_cls
+    finally:
+        del sys.modules["serde_reload_module"]
+    gone = load(serde, blob)
+    assert isinstance(gone, UnrevivedValue)
+    assert "not imported" in gone.reason
