@@ -108,7 +108,8 @@ class DurastateSerializer(JsonPlusSerializer):
     write settings.
 
     - ``compress_threshold=N`` compresses blobs longer than N bytes (kept only
-      if smaller), at ``compress_level`` (zlib, default 6);
+      if smaller), at zlib ``compress_level`` (default 1: about three times faster
+      than 6 on checkpoint-sized blobs for a slightly larger result);
       ``max_inflate_size`` bounds what a compressed blob may expand to.
     - ``encryption_key`` enables AES-256-GCM (needs the ``crypto`` extra). The
       key is 32 raw bytes, or text holding 64 hex digits or the base64
@@ -130,7 +131,7 @@ class DurastateSerializer(JsonPlusSerializer):
         allowlist: Iterable[AllowlistEntry] | _FromEnv | None = FROM_ENV,
         pickle_fallback: bool = False,
         compress_threshold: int | None = None,
-        compress_level: int = 6,
+        compress_level: int = 1,
         encryption_key: bytes | str | None = None,
         previous_keys: Iterable[bytes | str] = (),
         cipher: CipherProtocol | None = None,
