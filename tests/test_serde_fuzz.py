@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,9 @@ TYPE_STRINGS = [
     "z",
     "msgpack+z+z+z+z+z+z",
 ]
-MARKER_DIR = Path(tempfile.mkdtemp(prefix="durastate-fuzz-"))
-MARKER = MARKER_DIR / "executed"
+# Where a stored "touch" command would leave a file if it were ever run.
+MARKER = Path(tempfile.gettempdir()) / f"durastate-fuzz-{os.getpid()}-executed"
+MARKER.unlink(missing_ok=True)
 
 
 def _load_or_fail_cleanly(type_: str, blob: bytes) -> None:
