@@ -180,8 +180,10 @@ def decode_page(rows: list[tuple[Any, ...]]) -> Page:
         def full(blob_id: int) -> bytes:
             return blobs[blob_id].data
 
-    ordered = sorted(heads.values(), key=lambda h: (h[2], h[3]))
-    ordered.sort(key=lambda h: h[4], reverse=True)
+    ordered = list(heads.values())
+    if len(ordered) > 1:  # newest first; equal ids by thread, then namespace
+        ordered.sort(key=lambda h: (h[2], h[3]))
+        ordered.sort(key=lambda h: h[4], reverse=True)
     checkpoints = []
     for h in ordered:
         values: dict[str, tuple[str, bytes]] = {

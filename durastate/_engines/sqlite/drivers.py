@@ -13,7 +13,6 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from durastate._engines.sqlite.migrations import configure_body, ensure_plan
@@ -371,8 +370,3 @@ class AsyncDatabase:
                 self.closed = True
                 if self._conn is not None:
                     await self._conn.close()
-
-
-def plan_of(op: Operation[T]) -> Generator[Operation[Any], Any, T]:
-    """A plan of one operation (to chain it inside another plan with ``yield from``)."""
-    return (yield op)  # type: ignore[no-any-return]
