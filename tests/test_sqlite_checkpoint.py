@@ -114,6 +114,10 @@ def test_list_runs_one_query_per_page_with_writes_included(saver: SqliteSaver) -
     assert all(len(t.pending_writes or []) == 2 for t in everything)
     assert len(seen) == 3, seen  # pages of 100, 100 and 50
     seen.clear()
+    root = list(saver.list({"configurable": {"thread_id": "t", "checkpoint_ns": ""}}))
+    assert [t.metadata["step"] for t in root] == list(range(249, -1, -1))
+    assert len(seen) == 3
+    seen.clear()
     assert len(list(saver.list({"configurable": {"thread_id": "t"}}, limit=10))) == 10
     assert len(seen) == 1
     seen.clear()

@@ -320,6 +320,7 @@ class Lister:
         self.freshness = freshness
         self.page_size = page_size
         self.thread = thread
+        self.single_namespace = thread is not None and ns is not None
         self.touched = False
         self.done = self.remaining == 0
         self.query = Query([], {}, True)
@@ -344,10 +345,14 @@ class Lister:
         params = dict(self.query.params)
         if self._after is not None:
             params.update(kc=self._after[0], kt=self._after[1], kn=self._after[2])
-            where.append(
-                "(c.checkpoint_id < :kc OR (c.checkpoint_id = :kc AND (c.thread_id > :kt"
-                " OR (c.thread_id = :kt AND c.checkpoint_ns > :kn))))"
-            )
+            if self.single_namespace:  # ids are unique there: a plain index range
+                where.append("c.checkpoint_id < :kc")
+            else:
+                where.append("c.checkpoint_id <= :kc")
+                where.append(
+                    "(c.checkpoint_id < :kc OR c.thread_id > :kt"
+                    " OR (c.thread_id = :kt AND c.checkpoint_ns > :kn))"
+                )
         size = self.page_size
         if self.remaining is not None and self.query.exact:
             size = min(size, self.remaining)
