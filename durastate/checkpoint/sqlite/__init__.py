@@ -5,7 +5,10 @@ Drop-in for ``langgraph.checkpoint.sqlite``: ``SqliteSaver(conn)``,
 a ``sqlite:///`` URL, ``:memory:`` or an open connection are accepted. Channel values
 are stored once per version (as deltas when a value extends the previous one), ``list``
 is one query per page with pending writes included, and several processes and threads
-can share one file (WAL, busy timeout, retried transactions).
+can share one file (WAL, busy timeout, retried transactions). ``delete_thread``,
+``delete_for_runs``, ``prune`` and the TTL sweeper give the freed pages back to the file
+system (files durastate creates use incremental auto-vacuum; ``vacuum()`` compacts an
+older file once and switches it over).
 """
 
 from __future__ import annotations
