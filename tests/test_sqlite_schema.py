@@ -144,3 +144,16 @@ def test_busy_errors_surface_after_the_timeout(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         drive(conn, transact(Operation("write", body), 0.2, nested=False, legacy=False))
     holder.execute("ROLLBACK")
+
+
+def test_vacuum_compacts_an_older_file_and_switches_it_to_incremental(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE someone_elses (x)")  # created without auto_vacuum
+    with SqliteSaver(path) as saver:
+        saver.setup()
+        assert _pragma(saver.conn, "auto_vacuum") == 0
+        pages = saver.vacuum()
+        assert pages > 0
+        assert _pragma(saver.conn, "auto_vacuum") == 2
+        assert _pragma(saver.conn, "journal_mode") == "wal"
