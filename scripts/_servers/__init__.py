@@ -1,0 +1,1 @@
+"""Implementation of scripts/servers: the real test servers, installed and run without Docker."""
