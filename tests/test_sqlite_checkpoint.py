@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.sqlite import SqliteSaver as OfficialSaver
 from langgraph.graph import END, START, StateGraph
@@ -400,3 +401,63 @@ def test_list_filters_by_metadata_with_json_semantics(saver: SqliteSaver) -> Non
         theirs = [t.metadata for t in reference.list(None, filter={"n": wanted})]
         assert ours == theirs, wanted
     assert len(list(saver.list(None, filter={"n": 1}))) == 2
+
+
+def _extend(state: list[str], batches: Any) -> list[str]:
+    out = list(state or [])
+    for batch in batches:
+        out.extend(batch if isinstance(batch, list) else [batch])
+    return out
+
+
+class Log(TypedDict):
+    log: Annotated[list[str], DeltaChannel(_extend, snapshot_frequency=4)]
+    n: int
+
+
+def _delta_graph() -> Any:
+    def step(state: Log) -> dict[str, Any]:
+        return {"log": [f"entry {state['n']}" + "." * 50], "n": state["n"] + 1}
+
+    builder = StateGraph(Log)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", lambda s: END if s["n"] >= 15 else "step")
+    return builder
+
+
+def test_delta_channel_history_matches_the_generic_walk(saver: SqliteSaver) -> None:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    graph = _delta_graph().compile(checkpointer=saver)
+    cfg: Any = {"configurable": {"thread_id": "delta"}}
+    graph.invoke({"log": [], "n": 0}, cfg)
+    assert len(graph.get_state(cfg).values["log"]) == 15
+    for tup in saver.list(cfg):
+        ours = saver.get_delta_channel_history(config=tup.config, channels=["log", "n"])
+        generic = BaseCheckpointSaver.get_delta_channel_history(
+            saver, config=tup.config, channels=["log", "n"]
+        )
+        assert ours == generic
+    seen = _statements(saver.conn)
+    saver.get_delta_channel_history(config=cfg, channels=["log"])
+    saver.conn.set_trace_callback(None)
+    assert len([s for s in seen if s.lstrip().startswith(("SELECT", "WITH"))]) <= 3
+    assert saver.get_delta_channel_history(config=cfg, channels=[]) == {}
+    missing = {"configurable": {"thread_id": "none"}}
+    assert saver.get_delta_channel_history(config=missing, channels=["log"]) == {
+        "log": {"writes": []}
+    }
+
+
+async def test_async_delta_channel_graph_resumes(tmp_path: Path) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver as LangGraphMemory
+
+    async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "d.db")) as saver:
+        graph = _delta_graph().compile(checkpointer=saver)
+        cfg: Any = {"configurable": {"thread_id": "d"}}
+        await graph.ainvoke({"log": [], "n": 0}, cfg)
+        ours = [s.values async for s in graph.aget_state_history(cfg)]
+    reference = _delta_graph().compile(checkpointer=LangGraphMemory())
+    reference.invoke({"log": [], "n": 0}, cfg)
+    assert ours == [s.values for s in reference.get_state_history(cfg)]

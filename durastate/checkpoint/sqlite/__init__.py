@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,9 +25,11 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from durastate._bridge import in_thread
 from durastate._engines.sqlite.deltas import DeltaBases
 from durastate._engines.sqlite.drivers import SyncDatabase
 from durastate._engines.sqlite.maintenance import compact_operation
@@ -169,6 +171,21 @@ class SqliteSaver(SyncCheckpointer):
 
     def sweep_ttl(self) -> int:
         return self._db.run_plan(_core.sweep(self._bases))
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        if not channels:
+            return {}
+        raw = self._db.run(_core.delta_history(config, channels))
+        return _core.decode_history(self, raw)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        return await in_thread(
+            lambda: self.get_delta_channel_history(config=config, channels=channels)
+        )
 
 
 __all__ = ["AsyncSqliteSaver", "SqliteSaver"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
@@ -163,6 +164,20 @@ class AsyncSqliteSaver(AsyncCheckpointer):
 
     async def asweep_ttl(self) -> int:
         return await self._db.run_plan(_core.sweep(self._bases))
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        if not channels:
+            return {}
+        raw = await self._db.run(_core.delta_history(config, channels))
+        return _core.decode_history(self, raw)
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        coro = self.aget_delta_channel_history(config=config, channels=channels)
+        return self._sync(coro)  # type: ignore[no-any-return]
 
 
 __all__ = ["AsyncSqliteSaver"]
