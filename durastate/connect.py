@@ -193,6 +193,20 @@ _OPTIONS: dict[Engine, dict[str, _Converter]] = {
 }
 """durastate's own query parameters per engine, each with its converter."""
 
+QUERY_PARAMETERS: dict[Engine, tuple[tuple[str, str], ...]] = {
+    "memory": (),
+    "sqlite": (
+        ("timeout=SECONDS", "how long to wait for another writer"),
+        ("mode cache immutable nolock psow vfs", "SQLite's, passed on"),
+    ),
+    "postgres": (("others", "libpq's (sslmode, connect_timeout, ...), passed on"),),
+    "redis": (
+        ("cluster=true|false", "a Redis Cluster (like redis+cluster://)"),
+        ("others", "redis-py's (socket_timeout, ...), passed on"),
+    ),
+}
+"""What each engine's URL query string may hold, for help texts (keep beside ``_OPTIONS``)."""
+
 
 def parse_url(url: str) -> BackendURL:
     """Check a backend URL and split it into engine, driver target and durastate options."""

@@ -42,6 +42,9 @@ def test_help_lists_commands_url_schemes_and_exit_statuses(
         "redis+cluster://",
     ):
         assert scheme in out
+    assert "URL query parameters:" in out
+    for parameter in ("timeout=SECONDS", "mode cache immutable", "cluster=true|false"):
+        assert parameter in out
     assert "Exit status:" in out
     for status, meaning in (("0", "success"), ("1", "failure"), ("2", "usage error")):
         assert any(

@@ -13,7 +13,7 @@ import click
 from durastate import __version__
 from durastate.cli.cmd_demo import demo
 from durastate.cli.cmd_setup import setup
-from durastate.connect import redact, url_secrets
+from durastate.connect import QUERY_PARAMETERS, redact, url_secrets
 from durastate.errors import DurastateError
 
 EXIT_OK = 0
@@ -23,7 +23,13 @@ EXIT_INTERRUPTED = 130
 
 URL_ENV_VARS = ("DURASTATE_URL", "DURASTATE_DEMO_URL")
 
-EPILOG = """\b
+_PARAMS = "\n".join(
+    f"  {engine:<9}{name}: {meaning}"
+    for engine, rows in QUERY_PARAMETERS.items()
+    for name, meaning in rows
+)
+
+EPILOG = f"""\b
 Backend URLs:
   memory://                          process memory (nothing persists)
   sqlite:///app.db                   SQLite file (sqlite:////abs/path.db, sqlite:///:memory:)
@@ -31,6 +37,10 @@ Backend URLs:
   redis://:pw@host:6379/0            Redis / Valkey (rediss:// for TLS,
                                      redis+cluster:// or ?cluster=true for a cluster)
 Passwords are never printed: they show as ***.
+
+\b
+URL query parameters:
+{_PARAMS}
 
 \b
 Exit status:
