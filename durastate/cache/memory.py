@@ -15,13 +15,33 @@ from durastate.checkpoint.base import Blob
 ValueT = TypeVar("ValueT")
 
 
-class InMemoryCache(CacheBase[ValueT]):
-    """A node cache in process memory."""
+class MemoryCacheData:
+    """The entries of an in-memory cache; hand it to another cache to share them."""
 
-    def __init__(self, *, serde: SerializerProtocol | None = None) -> None:
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], tuple[Blob, float | None]] = {}
+        self.lock = threading.Lock()
+
+
+class InMemoryCache(CacheBase[ValueT]):
+    """A node cache in process memory.
+
+    ``InMemoryCache(data=other.data)`` opens the same entries again.
+    """
+
+    def __init__(
+        self, *, serde: SerializerProtocol | None = None, data: MemoryCacheData | None = None
+    ) -> None:
         super().__init__(serde=serde)
-        self._entries: dict[tuple[str, str], tuple[Blob, float | None]] = {}
-        self._lock = threading.Lock()
+        self.data = data or MemoryCacheData()
+        self._entries = self.data.entries
+        self._lock = self.data.lock
+
+    def __enter__(self) -> InMemoryCache[ValueT]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_ttl_sweeper()
 
     def read(self, keys: Sequence[tuple[str, str]], now: float) -> dict[tuple[str, str], Blob]:
         out = {}

@@ -1,0 +1,9 @@
+"""Contract: BadInputContract (placeholder, being written)."""
+
+from __future__ import annotations
+
+from durastate.conformance._modes import BothModes
+
+
+class BadInputContract(BothModes):
+    """Needs fixtures: checkpointer_opener, store_opener, cache_opener."""
