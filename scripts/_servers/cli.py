@@ -40,8 +40,13 @@ state and logs: $DURASTATE_SERVERS_DIR (default: <repo>/.servers)
 installs: $DURASTATE_SERVERS_INSTALL_DIR (default: /opt/durastate-test-servers as root)
 """
 
-ALIASES = {"pg": "postgres", "postgresql": "postgres", "stack": "redis-stack",
-           "redis-plain": "redis", "cluster": "redis-cluster"}
+ALIASES = {
+    "pg": "postgres",
+    "postgresql": "postgres",
+    "stack": "redis-stack",
+    "redis-plain": "redis",
+    "cluster": "redis-cluster",
+}
 
 
 def build(cfg: Config) -> dict[str, Any]:
@@ -60,8 +65,9 @@ def _names(args: list[str], with_deps: bool) -> list[str]:
     wanted = {ALIASES.get(a, a) for a in args} or set(SERVERS)
     unknown = wanted - set(SERVERS)
     if unknown:
-        raise SystemExit(f"servers: unknown server {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(SERVERS)}")
+        raise SystemExit(
+            f"servers: unknown server {', '.join(sorted(unknown))}; known: {', '.join(SERVERS)}"
+        )
     if with_deps:
         for name in list(wanted):
             wanted.update(DEPENDS.get(name, ()))
@@ -106,7 +112,7 @@ def cmd_start(cfg: Config, servers: dict[str, Any], args: list[str], install_onl
         up = set() if install_only else {n for n in names if servers[n].running()}
         failures = _install(servers, [n for n in names if n not in up])
         if install_only:
-            for name, exc in failures.items():
+            for exc in failures.values():
                 print(exc.report(), file=sys.stderr)
             print(f"installed in {time.monotonic() - began:.1f}s")
             return 1 if failures else 0
@@ -133,11 +139,16 @@ def cmd_start(cfg: Config, servers: dict[str, Any], args: list[str], install_onl
             _line(name, state, server, time.monotonic() - t0)
     total = time.monotonic() - began
     if failures:
-        print(f"servers: {len(failures)} of {len(names)} failed to start: "
-              f"{', '.join(n for n in names if n in failures)}", file=sys.stderr)
+        print(
+            f"servers: {len(failures)} of {len(names)} failed to start: "
+            f"{', '.join(n for n in names if n in failures)}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"{len(names)} servers ready in {total:.1f}s; "
-          f'eval "$(scripts/servers env)" exports their URLs')
+    print(
+        f"{len(names)} servers ready in {total:.1f}s; "
+        f'eval "$(scripts/servers env)" exports their URLs'
+    )
     return 0
 
 
@@ -192,8 +203,12 @@ def cmd_status(servers: dict[str, Any], args: list[str]) -> int:
     for name in names:
         server = servers[name]
         running = server.running()
-        report[name] = {"running": running, "port": server.port,
-                        "pid": server.pid() if running else None, "log": str(server.log)}
+        report[name] = {
+            "running": running,
+            "port": server.port,
+            "pid": server.pid() if running else None,
+            "log": str(server.log),
+        }
     if as_json:
         print(json.dumps(report, indent=2))
     else:
@@ -231,8 +246,10 @@ def main(argv: list[str]) -> int:
         return cmd_restart(cfg, servers, ["postgres", *args])
     if command == "restart-redis":
         if len(args) != 1:
-            raise SystemExit("servers: restart-redis needs one NAME: redis-stack, redis, valkey, "
-                             "redis-cluster or redis-cluster-N")
+            raise SystemExit(
+                "servers: restart-redis needs one NAME: redis-stack, redis, valkey, "
+                "redis-cluster or redis-cluster-N"
+            )
         return cmd_restart(cfg, servers, args)
     print(f"servers: unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
     return 2

