@@ -1,9 +1,9 @@
-"""Contract: StoreContract (placeholder, being written)."""
+"""Contract: StoreContract, the behaviour every durastate BaseStore backend shares."""
 
 from __future__ import annotations
 
-from durastate.conformance._modes import BothModes
+from durastate.conformance.store_basics import StoreBasicsContract
 
 
-class StoreContract(BothModes):
-    """Needs fixtures: store_opener."""
+class StoreContract(StoreBasicsContract):
+    """Needs fixtures: store_opener (``store_opener(index=..., ttl=...)``)."""
