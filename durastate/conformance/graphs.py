@@ -1,9 +1,13 @@
-"""Contract: GraphScenarioContract (placeholder, being written)."""
+"""Contract: GraphScenarioContract, real LangGraph graphs on a backend's saver, store, cache."""
 
 from __future__ import annotations
 
-from durastate.conformance._modes import BothModes
+from durastate.conformance.graphs_interrupts import InterruptScenarios, SubgraphScenarios
 
 
-class GraphScenarioContract(BothModes):
-    """Needs fixtures: checkpointer_opener, store_opener, cache_opener."""
+class GraphScenarioContract(InterruptScenarios, SubgraphScenarios):
+    """Needs fixtures: checkpointer_opener, store_opener, cache_opener.
+
+    Each scenario runs a real graph through ``invoke`` / ``get_state`` / ... from a worker
+    thread (sync mode) or ``ainvoke`` / ``aget_state`` / ... (async mode).
+    """
