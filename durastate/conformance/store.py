@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from durastate.conformance.store_basics import StoreBasicsContract
+from durastate.conformance.store_search import StoreSearchContract
 
 
-class StoreContract(StoreBasicsContract):
+class StoreContract(StoreBasicsContract, StoreSearchContract):
     """Needs fixtures: store_opener (``store_opener(index=..., ttl=...)``)."""
