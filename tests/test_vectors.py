@@ -15,9 +15,7 @@ def test_scores_per_distance_type() -> None:
     np.testing.assert_allclose(
         scores(m, q, "cosine"), [1 / np.sqrt(2), 1 / np.sqrt(2), 7 / (5 * np.sqrt(2))], rtol=1e-6
     )
-    np.testing.assert_allclose(
-        scores(m, q, "l2"), [-1.0, -np.sqrt(2), -np.sqrt(13)], rtol=1e-6
-    )
+    np.testing.assert_allclose(scores(m, q, "l2"), [-1.0, -np.sqrt(2), -np.sqrt(13)], rtol=1e-6)
 
 
 def test_top_k_is_highest_first_and_stable() -> None:
