@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from durastate.conformance.store_basics import StoreBasicsContract
+from durastate.conformance.store_namespaces import StoreNamespacesContract
 from durastate.conformance.store_search import StoreSearchContract
 
 
-class StoreContract(StoreBasicsContract, StoreSearchContract):
+class StoreContract(StoreBasicsContract, StoreSearchContract, StoreNamespacesContract):
     """Needs fixtures: store_opener (``store_opener(index=..., ttl=...)``)."""
