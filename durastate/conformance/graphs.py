@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from durastate.conformance.graphs_history import HistoryScenarios, MessageScenarios
 from durastate.conformance.graphs_interrupts import InterruptScenarios, SubgraphScenarios
 
 
-class GraphScenarioContract(InterruptScenarios, SubgraphScenarios):
+class GraphScenarioContract(
+    InterruptScenarios, SubgraphScenarios, HistoryScenarios, MessageScenarios
+):
     """Needs fixtures: checkpointer_opener, store_opener, cache_opener.
 
     Each scenario runs a real graph through ``invoke`` / ``get_state`` / ... from a worker
