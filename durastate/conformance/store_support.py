@@ -16,8 +16,14 @@ NS: tuple[str, ...] = ("contract", "store")
 DIMS = 5
 TOLERANCE = 1e-5
 
-# One axis per word; the last axis is a constant bias so no text embeds to a zero vector.
-_AXES: dict[str, int] = {"apple": 0, "banana": 1, "car": 2, "dog": 3}
+# Fixed, deliberately irregular word vectors (so the three distances rank differently and
+# scores never tie); the last axis is a constant bias so no text embeds to a zero vector.
+WORDS: dict[str, tuple[float, float, float, float]] = {
+    "apple": (1.0, 0.2, 0.0, 0.1),
+    "banana": (0.3, 1.0, 0.1, 0.0),
+    "car": (0.0, 0.15, 1.0, 0.4),
+    "dog": (0.1, 0.0, 0.35, 1.0),
+}
 _BIAS = 0.25
 QUERY_ALIASES: dict[str, str] = {"pet": "dog", "vehicle": "car"}
 """How ``embed_query`` reads a word; ``embed_documents`` reads these aliases differently."""
@@ -25,21 +31,21 @@ DOCUMENT_ALIASES: dict[str, str] = {"pet": "apple", "vehicle": "banana"}
 
 
 def word_vector(text: str, aliases: dict[str, str] | None = None) -> list[float]:
-    """Sum of one-hot word axes (plus the bias axis) for every known word in ``text``."""
+    """Sum of the vectors of the known words in ``text``, plus the bias axis."""
     vec = [0.0] * DIMS
     vec[DIMS - 1] = _BIAS
     for word in re.findall(r"[a-z]+", text.lower()):
-        word = (aliases or {}).get(word, word)
-        axis = _AXES.get(word)
-        if axis is not None:
-            vec[axis] += 1.0
+        known = WORDS.get((aliases or {}).get(word, word))
+        if known is not None:
+            for axis, x in enumerate(known):
+                vec[axis] += x
     return vec
 
 
 class WordEmbeddings(Embeddings):
     """Deterministic offline embeddings whose query side reads some words differently.
 
-    ``embed_query("pet")`` points at "dog", ``embed_documents(["pet"])`` at "apple", so a
+    ``embed_query("pet")`` means "dog", ``embed_documents(["pet"])`` means "apple", so a
     store that embeds queries with ``embed_documents`` ranks visibly wrong. Every text it
     was asked to embed is recorded.
     """
@@ -55,6 +61,11 @@ class WordEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         self.queries.append(text)
         return word_vector(text, QUERY_ALIASES)
+
+
+def embed_texts(texts: list[str]) -> list[list[float]]:
+    """The same embedder as a plain function (LangGraph accepts one as ``embed``)."""
+    return [word_vector(t) for t in texts]
 
 
 def index_config(

@@ -263,7 +263,10 @@ def rank_items(
     if req.query_vector is None or index is None:
         hits.sort(key=recency_key)
         return [(h, None) for h in hits[req.offset : end]]
-    scored = [h for h in hits if h.vectors is not None and h.vectors.shape[0]]
+    # Recency order first, so equal scores (top_k keeps the lower index) come newest first.
+    scored = sorted(
+        (h for h in hits if h.vectors is not None and h.vectors.shape[0]), key=recency_key
+    )
     unscored = sorted(
         (h for h in hits if h.vectors is None or not h.vectors.shape[0]), key=recency_key
     )
