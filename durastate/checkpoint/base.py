@@ -164,7 +164,9 @@ def _text(value: Any, what: str) -> str:
 def parse_config(config: RunnableConfig | None, *, need_id: bool = False) -> CheckpointRef:
     """Read thread, namespace and checkpoint id from a config, with clear errors."""
     if not config or not isinstance(config.get("configurable"), Mapping):
-        raise InvalidInputError("config['configurable'] is required and must be a mapping")
+        raise InvalidInputError(
+            "config['configurable'] is required: a mapping with at least a 'thread_id'"
+        )
     conf = config["configurable"]
     if conf.get("thread_id") is None:
         raise InvalidInputError("config['configurable']['thread_id'] is required")

@@ -20,6 +20,7 @@ import numpy as np
 from langgraph.store.base import (
     BaseStore,
     GetOp,
+    InvalidNamespaceError,
     Item,
     ListNamespacesOp,
     Op,
@@ -40,17 +41,25 @@ from durastate.store.vectors import Matrix, as_matrix, scores, top_k
 Namespace = tuple[str, ...]
 
 
+class StoreNamespaceError(InvalidInputError, InvalidNamespaceError):
+    """A malformed store namespace: catchable as LangGraph's ``InvalidNamespaceError``.
+
+    ``BaseStore``'s methods raise ``InvalidNamespaceError`` themselves; ops handed to
+    ``batch`` directly are checked here, so both paths raise the same LangGraph type.
+    """
+
+
 def check_label(label: Any, namespace: Any) -> None:
     if not isinstance(label, str):
-        raise InvalidInputError(
+        raise StoreNamespaceError(
             f"namespace {namespace!r}: labels must be strings, got {type(label).__name__}"
         )
     if not label:
-        raise InvalidInputError(f"namespace {namespace!r}: labels must not be empty")
+        raise StoreNamespaceError(f"namespace {namespace!r}: labels must not be empty")
     if "." in label:
-        raise InvalidInputError(f"namespace {namespace!r}: label {label!r} contains '.'")
+        raise StoreNamespaceError(f"namespace {namespace!r}: label {label!r} contains '.'")
     if "\x00" in label:
-        raise InvalidInputError(f"namespace {namespace!r}: label {label!r} contains NUL")
+        raise StoreNamespaceError(f"namespace {namespace!r}: label {label!r} contains NUL")
 
 
 def check_namespace(
@@ -61,15 +70,16 @@ def check_namespace(
         if isinstance(namespace, list):
             namespace = tuple(namespace)
         else:
-            raise InvalidInputError(
-                f"namespace must be a tuple of strings, got {type(namespace).__name__}"
+            kind = type(namespace).__name__
+            raise StoreNamespaceError(
+                f"namespace {namespace!r} must be a tuple of strings, not {kind}"
             )
     if not namespace and not allow_empty:
-        raise InvalidInputError("namespace must not be empty")
+        raise StoreNamespaceError("namespace () must not be empty")
     for label in namespace:
         check_label(label, namespace)
     if writing and namespace[0] == "langgraph":
-        raise InvalidInputError(f"namespace {namespace!r}: root label 'langgraph' is reserved")
+        raise StoreNamespaceError(f"namespace {namespace!r}: root label 'langgraph' is reserved")
     return cast(Namespace, namespace)
 
 
@@ -390,6 +400,11 @@ class StoreBase(BaseStore):
     def _prepare_list(self, slot: int, op: ListNamespacesOp) -> ListNamespacesRequest:
         prefix = suffix = None
         for cond in op.match_conditions or ():
+            if not isinstance(cond.path, (tuple, list)):
+                # A bare string would silently become a path of one-character labels.
+                raise StoreNamespaceError(
+                    f"namespace {cond.match_type} {cond.path!r} must be a tuple of strings"
+                )
             path = tuple(cond.path)
             for label in path:
                 check_label(label, path)
