@@ -44,6 +44,24 @@ def chain_graph(calls: Counter[str]) -> StateGraph[Any]:
     return builder
 
 
+def tag_graph() -> StateGraph[Any]:
+    """a -> b -> c; each node appends its name tagged with the thread's first item."""
+
+    def step(name: str) -> Any:
+        def run(state: Items) -> dict[str, Any]:
+            return {"items": [f"{name}-{state['items'][0]}"]}
+
+        return run
+
+    builder = StateGraph(Items)
+    for name in "abc":
+        builder.add_node(name, step(name))
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("b", "c")
+    return builder
+
+
 class Fan(TypedDict):
     topics: list[str]
     results: Annotated[list[str], operator.add]
@@ -174,6 +192,24 @@ class HistoryScenarios(BothModes):
             assert await graph.history(cfg, filter={"step": 1}) == [history[2]]
             assert await graph.history(cfg, filter={"source": "input"}) == [history[-1]]
             assert await graph.history(cfg, filter={"source": "fork"}) == []
+
+    async def test_concurrent_threads_keep_their_own_history(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """Runs of several threads at once on one saver (as a server does) never mix."""
+        seeds = [f"s{n}" for n in range(6)]
+        async with opened(checkpointer_opener) as saver:
+            graph = drive(api, tag_graph().compile(checkpointer=saver))
+            outs = await asyncio.gather(
+                *(graph.invoke({"items": [seed]}, thread(seed)) for seed in seeds)
+            )
+            assert outs == [{"items": [s, f"a-{s}", f"b-{s}", f"c-{s}"]} for s in seeds]
+            histories = await asyncio.gather(*(graph.history(thread(s)) for s in seeds))
+        for seed, history in zip(seeds, histories, strict=True):
+            assert len(history) == 5
+            assert [len(h.values.get("items", [])) for h in history] == [4, 3, 2, 1, 0]
+            assert all(i.endswith(seed) for h in history for i in h.values.get("items", []))
+            assert {h.config["configurable"]["thread_id"] for h in history} == {seed}
 
     async def test_time_travel_forks_and_keeps_the_old_branch(
         self, api: Api, checkpointer_opener: Opener
