@@ -148,6 +148,33 @@ class InterruptScenarios(BothModes):
             assert final.values == done
         assert calls == {"draft": 1, "review": 2, "review answered": 1, "publish": 1}
 
+    async def test_each_durability_mode_resumes_after_reopening(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """``durability="exit"`` saves one checkpoint per run (with the interrupt's pending
+        writes), ``"sync"`` every step before the next one starts; both resume alike."""
+        expected_steps = {"exit": ([1], [2, 1]), "sync": ([1, 0, -1], [2, 1, 0, -1])}
+        for durability, (paused_steps, done_steps) in expected_steps.items():
+            calls: Counter[str] = Counter()
+            cfg = thread(durability)
+            async with opened(checkpointer_opener) as saver:
+                graph = drive(api, approval_graph(calls).compile(checkpointer=saver))
+                start = {"items": [], "approved": False}
+                await graph.invoke(start, cfg, durability=durability)
+            async with opened(checkpointer_opener) as saver:
+                graph = drive(api, approval_graph(calls).compile(checkpointer=saver))
+                history = await graph.history(cfg)
+                assert [s.metadata["step"] for s in history if s.metadata] == paused_steps
+                state = await graph.get_state(cfg)
+                assert state.next == ("review",)
+                assert waiting(state) == [{"question": "approve?", "items": ["draft"]}]
+                done = await graph.invoke(Command(resume="no"), cfg, durability=durability)
+                assert done == {"items": ["draft", "review:no"], "approved": False}
+                history = await graph.history(cfg)
+                assert [s.metadata["step"] for s in history if s.metadata] == done_steps
+                assert history[0].values == done
+            assert calls == {"draft": 1, "review": 2, "review answered": 1}
+
     async def test_answers_given_so_far_survive_reopening(
         self, api: Api, checkpointer_opener: Opener
     ) -> None:
