@@ -7,7 +7,12 @@ import datetime
 import uuid
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.base import (  # type: ignore[attr-defined]
+    ERROR,
+    empty_checkpoint,
+)
 
 from durastate.conformance._modes import BothModes
 from durastate.conformance.checkpointer_support import (
@@ -19,6 +24,8 @@ from durastate.conformance.checkpointer_support import (
     thread_config,
 )
 from durastate.conformance.harness import Api, Opener, opened
+from durastate.errors import DeserializationError
+from durastate.serde import DurastateSerializer
 
 VALUES: dict[str, Any] = {
     "text": "héllo \U0001f30d",
@@ -211,3 +218,85 @@ class CheckpointerBasics(BothModes):
             assert plain.checkpoint["channel_values"]["secret"] == Secret("s")
             other = await Chain(s, "t2").put({"point": Point(0, 0)})
             assert (await c.get_tuple(other)).checkpoint["channel_values"] == {"point": Point(0, 0)}
+
+    async def test_a_channel_cleared_in_a_checkpoint_is_absent(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """A new version without a value (LangGraph clearing a channel) reads as no value."""
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+            chain = Chain(s, "t1")
+            first = await chain.put({"keep": 1, "gone": "value"})
+            del chain.values["gone"]
+            chain.versions["gone"] = saver.get_next_version(chain.versions["gone"], None)
+            checkpoint = empty_checkpoint()
+            checkpoint["channel_values"] = dict(chain.values)
+            checkpoint["channel_versions"] = dict(chain.versions)
+            cleared = await s.put(chain.config, checkpoint, {}, {"gone": chain.versions["gone"]})
+            chain.config = cleared
+            later = await chain.put({"keep": 2})
+            assert (await s.get_tuple(first)).checkpoint["channel_values"] == {
+                "keep": 1,
+                "gone": "value",
+            }
+            assert (await s.get_tuple(cleared)).checkpoint["channel_values"] == {"keep": 1}
+            assert (await s.get_tuple(later)).checkpoint["channel_values"] == {"keep": 2}
+
+    async def test_config_keys_are_recorded_in_metadata(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """As in LangGraph: scalar ``configurable`` and ``metadata`` keys of the config join
+        the checkpoint's metadata (and can be filtered on); ids and ``__`` keys do not."""
+        config: Any = {
+            "configurable": {
+                "thread_id": "t1",
+                "checkpoint_ns": "",
+                "user_id": "u1",
+                "attempt": 2,
+                "__secret": "x",
+            },
+            "metadata": {"tenant": "acme"},
+        }
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+            checkpoint = empty_checkpoint()
+            stored = await s.put(config, checkpoint, {"source": "input", "step": -1}, {})
+            meta = (await s.get_tuple(stored)).metadata
+            assert meta["user_id"] == "u1"
+            assert meta["attempt"] == 2
+            assert meta["tenant"] == "acme"
+            assert meta["source"] == "input"
+            assert not {"thread_id", "checkpoint_ns", "checkpoint_id", "__secret"} & set(meta)
+            found = await s.list(None, filter={"user_id": "u1", "tenant": "acme"})
+            assert ids(found) == [cid(stored)]
+
+    async def test_the_given_serializer_is_used_for_everything_stored(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """With ``serde=`` an encrypting serializer, values, writes and metadata are stored
+        through it: the same serializer reads them back, another one fails loudly."""
+        serde = DurastateSerializer(encryption_key=bytes(range(32)))
+        async with opened(checkpointer_opener, serde=serde) as saver:
+            s = api.bind(saver)
+            chain = Chain(s, "t1")
+            await chain.put({"small": 1, "big": "x" * 10_000, "point": Point(1, 2)})
+            stored = await chain.put({"small": 2}, {"note": "secret"})
+            await s.put_writes(stored, [("small", 3), (ERROR, "boom")], "task")
+            expected = await s.get_tuple(stored)
+        async with opened(checkpointer_opener, serde=serde) as saver:
+            s = api.bind(saver)
+            tup = await s.get_tuple(thread_config("t1"))
+            assert tup == expected
+            assert tup.checkpoint["channel_values"] == {
+                "small": 2,
+                "big": "x" * 10_000,
+                "point": Point(1, 2),
+            }
+            assert tup.metadata["note"] == "secret"
+            assert tup.pending_writes == [("task", ERROR, "boom"), ("task", "small", 3)]
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+            with pytest.raises(DeserializationError):
+                await s.get_tuple(thread_config("t1"))
+            with pytest.raises(DeserializationError):
+                await s.list(thread_config("t1"))

@@ -190,3 +190,32 @@ class CheckpointerListing(BothModes):
             found = await s.list(configs[1])
             assert ids(found) == [cid(configs[1])]
             assert found[0].checkpoint["channel_values"] == {"n": 1}
+
+    async def test_filter_keys_are_literal_and_values_compare_structurally(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """A key is one top-level name (dots and quotes included, never a path); objects
+        are equal whatever their key order; integers compare exactly."""
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+            chain = Chain(s, "t1")
+            dotted = await chain.put({"n": 0}, {"a.b": 1, "it's": "q", 'x"y': "dq"})
+            nested = await chain.put({"n": 1}, {"a": {"b": 1}})
+            obj = await chain.put({"n": 2}, {"d": {"a": 1, "b": [1, {"c": 2}]}})
+            big = await chain.put({"n": 3}, {"big": 2**53 + 1})
+            empty = await chain.put({"n": 4}, {"e": "", "l": [], "o": {}})
+            cfg = thread_config("t1")
+
+            async def found(flt: dict[str, Any]) -> list[str]:
+                return ids(await s.list(cfg, filter=flt))
+
+            assert await found({"a.b": 1}) == [cid(dotted)]
+            assert await found({"it's": "q"}) == [cid(dotted)]
+            assert await found({'x"y': "dq"}) == [cid(dotted)]
+            assert await found({"a": {"b": 1}}) == [cid(nested)]
+            assert await found({"d": {"b": [1, {"c": 2}], "a": 1}}) == [cid(obj)]
+            assert await found({"d": {"a": 1}}) == []
+            assert await found({"big": 2**53 + 1}) == [cid(big)]
+            assert await found({"big": 2**53}) == []
+            assert await found({"e": "", "l": [], "o": {}}) == [cid(empty)]
+            assert await found({"e": None}) == []

@@ -246,3 +246,67 @@ class CheckpointerRetention(BothModes):
             await invoke(api, graph, {"log": ["more"], "n": 0}, cfg)
             after = (await state_of(api, graph, cfg)).values["log"]
             assert after == [*full, "more", *full]
+
+    async def test_thread_ids_are_matched_exactly(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """Ids that look like prefixes, LIKE/glob patterns or key separators stay apart."""
+        threads = ["t", "t1", "t10", "t_", "t%", "t*", "t?", "t[1]", "t:1", "t{1}", "t\\", "日本"]
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+            for thread in threads:
+                await Chain(s, thread).many(2)
+                await Chain(s, thread, "sub:*").put({"n": thread})
+            await s.delete_thread("t")
+            await s.prune(["t_", "t*"], strategy="delete")
+            await s.prune(["t%", "t?"], keep=1)
+            await s.copy_thread("t[1]", "t{1}")
+            counts = {thread: len(await s.list(thread_config(thread, None))) for thread in threads}
+            assert counts == {
+                "t": 0,
+                "t1": 3,
+                "t10": 3,
+                "t_": 0,
+                "t%": 2,
+                "t*": 0,
+                "t?": 2,
+                "t[1]": 3,
+                "t:1": 3,
+                "t{1}": 6,
+                "t\\": 3,
+                "日本": 3,
+            }
+            child = await s.get_tuple(thread_config("t:1", "sub:*"))
+            assert child.checkpoint["channel_values"] == {"n": "t:1"}
+            assert await s.get_tuple(thread_config("t:1", "sub:")) is None
+
+    async def test_copy_of_a_thread_with_delta_channels_has_the_same_state(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        async with opened(checkpointer_opener) as saver:
+            graph = _delta_graph().compile(checkpointer=saver)
+            src: Any = {"configurable": {"thread_id": "src"}}
+            dst: Any = {"configurable": {"thread_id": "dst"}}
+            await invoke(api, graph, {"log": [], "n": 0}, src)
+            await api.bind(saver).copy_thread("src", "dst")
+            want = [s.values for s in await history_of(api, graph, src)]
+            assert [s.values for s in await history_of(api, graph, dst)] == want
+            await api.bind(saver).delete_thread("src")
+            assert (await state_of(api, graph, dst)).values == want[0]
+
+    async def test_delete_for_runs_rolls_a_graph_thread_back(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """Runs recorded through ``config["metadata"]["run_id"]`` (as LangGraph servers do)."""
+        async with opened(checkpointer_opener) as saver:
+            graph = _delta_graph().compile(checkpointer=saver)
+            first: Any = {"configurable": {"thread_id": "t"}, "metadata": {"run_id": "run-a"}}
+            second: Any = {"configurable": {"thread_id": "t"}, "metadata": {"run_id": "run-b"}}
+            await invoke(api, graph, {"log": [], "n": 0}, first)
+            after_first = (await state_of(api, graph, first)).values
+            await invoke(api, graph, {"log": ["again"], "n": 0}, second)
+            assert (await state_of(api, graph, first)).values != after_first
+            await api.bind(saver).delete_for_runs(["run-b"])
+            assert (await state_of(api, graph, first)).values == after_first
+            runs = {t.metadata["run_id"] for t in await api.bind(saver).list(None)}
+            assert runs == {"run-a"}

@@ -54,7 +54,7 @@ class CheckpointerTTL(BothModes):
             assert len(await s.list(thread_config("t1"))) == 3
             assert await s.sweep_ttl() == 0
 
-    async def test_writing_to_an_expired_thread_does_not_revive_its_history(
+    async def test_an_expired_thread_is_not_revived_by_writes_or_copies(
         self, api: Api, checkpointer_opener: Opener
     ) -> None:
         async with opened(checkpointer_opener, ttl={"default_ttl": SHORT}) as saver:
@@ -62,6 +62,8 @@ class CheckpointerTTL(BothModes):
             await Chain(s, "t1").many(3)
             await Chain(s, "t1", "sub:1").put({"n": 0})
             await asyncio.sleep(PAST_SHORT)
+            await s.copy_thread("t1", "copy")
+            assert await s.list(thread_config("copy", None)) == []
             again = await Chain(s, "t1").put({"n": "again"})
             listed = await s.list(thread_config("t1", None))
             assert ids(listed) == [cid(again)]
@@ -70,9 +72,8 @@ class CheckpointerTTL(BothModes):
     async def test_refresh_on_read_moves_the_expiry(
         self, api: Api, checkpointer_opener: Opener
     ) -> None:
-        async with opened(
-            checkpointer_opener, ttl={"default_ttl": LIFE, "refresh_on_read": True}
-        ) as saver:
+        """``refresh_on_read`` defaults to True: get_tuple and list extend the thread."""
+        async with opened(checkpointer_opener, ttl={"default_ttl": LIFE}) as saver:
             s = api.bind(saver)
             got = await Chain(s, "read-by-get").put({"n": 0})
             await Chain(s, "read-by-list").put({"n": 0})
@@ -86,14 +87,17 @@ class CheckpointerTTL(BothModes):
     async def test_without_refresh_reads_do_not_move_the_expiry(
         self, api: Api, checkpointer_opener: Opener
     ) -> None:
-        """With ``refresh_on_read=False`` only writes (put and put_writes) extend a thread."""
+        """With ``refresh_on_read=False`` only writes extend a thread: put_writes, and a put
+        in any of its namespaces (the expiry belongs to the whole thread)."""
         async with opened(
             checkpointer_opener, ttl={"default_ttl": LIFE, "refresh_on_read": False}
         ) as saver:
             s = api.bind(saver)
             await Chain(s, "read").put({"n": 0})
             written = await Chain(s, "written").put({"n": 0})
+            await Chain(s, "child-written").put({"n": "root"})
             await asyncio.sleep(STEP)
+            await Chain(s, "child-written", "sub:1").put({"n": "child"})
             assert await s.get_tuple(thread_config("read")) is not None
             assert len(await s.list(thread_config("read"))) == 1
             await s.put_writes(written, [("n", 1)], "task")
@@ -103,6 +107,8 @@ class CheckpointerTTL(BothModes):
             tup = await s.get_tuple(thread_config("written"))
             assert tup is not None
             assert tup.pending_writes == [("task", "n", 1)]
+            root = await s.get_tuple(thread_config("child-written"))
+            assert root.checkpoint["channel_values"] == {"n": "root"}
 
     async def test_sweep_ttl_deletes_expired_threads_and_counts_them(
         self, api: Api, checkpointer_opener: Opener
@@ -113,7 +119,11 @@ class CheckpointerTTL(BothModes):
                 stored = await Chain(s, thread).put({"n": 0})
                 await Chain(s, thread, "sub:1").put({"n": 0})
                 await s.put_writes(stored, [("n", 1)], "task")
-            await asyncio.sleep(PAST_SHORT)
+        await asyncio.sleep(PAST_SHORT)
+        # Expiry is stored with the threads: reopening neither resets nor forgets it.
+        async with opened(checkpointer_opener, ttl={"default_ttl": SHORT}) as saver:
+            s = api.bind(saver)
+            assert await s.get_tuple(thread_config("a")) is None
             live = await Chain(s, "live").put({"n": 0})
             assert await s.sweep_ttl() == 2
             assert await s.sweep_ttl() == 0

@@ -13,7 +13,7 @@ from langgraph.checkpoint.base import (  # type: ignore[attr-defined]
 )
 
 from durastate.conformance._modes import BothModes
-from durastate.conformance.checkpointer_support import Chain, thread_config
+from durastate.conformance.checkpointer_support import Chain, cid, ids, thread_config
 from durastate.conformance.harness import Api, Opener, opened
 
 
@@ -145,3 +145,30 @@ class CheckpointerWrites(BothModes):
             for channel, value in (("a", i), ("b", -i), (f"own{i}", i))
         ]
         assert tup.pending_writes == expected
+
+    async def test_concurrent_puts_into_many_threads_lose_nothing(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        threads = 12
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+
+            async def run(i: int) -> list[str]:
+                chain = Chain(s, f"t{i}")
+                made = []
+                for step in range(3):
+                    stored = await chain.put({"n": step, "who": i})
+                    await s.put_writes(stored, [("n", step + 1)], f"task-{step}")
+                    made.append(cid(stored))
+                return made
+
+            made = await asyncio.gather(*(run(i) for i in range(threads)))
+            for i, expected in enumerate(made):
+                listed = await s.list(thread_config(f"t{i}"))
+                assert ids(listed) == expected[::-1]
+                assert [t.checkpoint["channel_values"] for t in listed] == [
+                    {"n": step, "who": i} for step in (2, 1, 0)
+                ]
+                assert [t.pending_writes for t in listed] == [
+                    [(f"task-{step}", "n", step + 1)] for step in (2, 1, 0)
+                ]
