@@ -180,6 +180,22 @@ class StoreBasicsContract(BothModes):
             assert await s.list_namespaces() == sorted([NS, ("other",)])
             assert keys(await s.search(NS)) == ["a"]
 
+    async def test_large_batches_and_pages_are_not_capped(
+        self, api: Api, store_opener: Opener
+    ) -> None:
+        """Thousands of ops in one batch, and a search or listing asking for thousands,
+        answer everything (no silent caps, no bound-parameter limits)."""
+        count = 2500
+        async with opened(store_opener) as backend:
+            s = api.bind(backend)
+            await s.batch([PutOp((*NS, f"n{i % 700}"), f"k{i}", {"i": i}) for i in range(count)])
+            got = await s.batch([GetOp((*NS, f"n{i % 700}"), f"k{i}") for i in range(count)])
+            assert [item.value["i"] for item in got] == list(range(count))
+            assert len(await s.search(NS, limit=count + 10)) == count
+            assert len(await s.list_namespaces(limit=1000)) == 700
+            await s.batch([PutOp((*NS, f"n{i % 700}"), f"k{i}", None) for i in range(count)])
+            assert await s.search(NS) == []
+
     async def test_update_keeps_created_at_and_bumps_updated_at(
         self, api: Api, store_opener: Opener
     ) -> None:

@@ -102,6 +102,18 @@ class StoreTTLContract(BothModes):
             await asyncio.sleep(HALF)
             assert keys(await s.search(NS)) == ["asked"]
 
+    async def test_lifetimes_survive_reopening(self, api: Api, store_opener: Opener) -> None:
+        async with opened(store_opener) as backend:
+            s = api.bind(backend)
+            await s.put(NS, "short", {}, ttl=SHORT)
+            await s.put(NS, "forever", {})
+        async with opened(store_opener) as backend:
+            s = api.bind(backend)
+            assert await s.get(NS, "short", refresh_ttl=False) is not None
+            await asyncio.sleep(PAST_SHORT)
+            assert await s.get(NS, "short") is None
+            assert keys(await s.search(NS)) == ["forever"]
+
     async def test_sweep_ttl_deletes_expired_items_and_counts_them(
         self, api: Api, store_opener: Opener
     ) -> None:

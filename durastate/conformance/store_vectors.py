@@ -283,6 +283,51 @@ class StoreVectorsContract(BothModes):
                 await s.search(NS, query="apple")
             )
 
+    async def test_selective_filter_over_many_vectors(self, api: Api, store_opener: Opener) -> None:
+        """A filter matching only low-ranked items still finds all of them, ranked, however
+        many better-scoring items it rejects (no post-filtering of a truncated top-k)."""
+        async with opened(store_opener, index=index_config(fields=["text"])) as backend:
+            s = api.bind(backend)
+            texts = ["apple", "apple apple banana", "apple car", "apple dog"]
+            await s.batch(
+                [
+                    PutOp(NS, f"k{i:03}", {"text": texts[i % 4], "rare": i % 50 == 49})
+                    for i in range(200)
+                ]
+            )
+            await s.put(NS, "worst", {"text": "dog dog dog", "rare": True})
+            found = await s.search(NS, query="apple", filter={"rare": True})
+            exp = {
+                f"k{i:03}": expected_score(texts[i % 4], "apple", "cosine")
+                for i in (49, 99, 149, 199)
+            }
+            exp["worst"] = expected_score("dog dog dog", "apple", "cosine")
+            assert sorted(keys(found)) == sorted(exp)
+            assert found[-1].key == "worst"
+            for item in found:
+                assert math.isclose(item.score, exp[item.key], abs_tol=TOLERANCE)
+            page = await s.search(NS, query="apple", filter={"rare": True}, limit=2, offset=3)
+            assert keys(page) == keys(found)[3:5]
+            everything = await s.search(NS, query="apple", limit=500)
+            assert len(everything) == 201
+            scores = [item.score for item in everything]
+            assert scores == sorted(scores, reverse=True)
+
+    async def test_query_respects_whole_label_prefixes(
+        self, api: Api, store_opener: Opener
+    ) -> None:
+        async with opened(store_opener, index=index_config(fields=["text"])) as backend:
+            s = api.bind(backend)
+            await s.put(("docs",), "root", {"text": "apple"})
+            await s.put(("docs", "a"), "child", {"text": "car"})
+            await s.put(("docsx",), "lookalike", {"text": "apple"})
+            await s.put(("docs_",), "underscore", {"text": "apple"})
+            await s.put(("other", "docs"), "elsewhere", {"text": "apple"})
+            assert keys(await s.search(("docs",), query="apple")) == ["root", "child"]
+            assert keys(await s.search(("docs", "a"), query="apple")) == ["child"]
+            assert keys(await s.search(("docs_",), query="apple")) == ["underscore"]
+            assert len(await s.search((), query="apple")) == 5
+
     async def test_equal_scores_come_newest_first_then_by_namespace_and_key(
         self, api: Api, store_opener: Opener
     ) -> None:
