@@ -191,6 +191,51 @@ class CheckpointerBadInput(BothModes):
                         await method(*args)
             assert await history(s) == before
 
+    async def test_bad_thread_ids_and_namespaces_are_rejected(
+        self, api: Any, checkpointer_opener: Opener
+    ) -> None:
+        """NUL in ``thread_id`` or ``checkpoint_ns`` (no engine stores it identically) and
+        ids that are not text (ints and UUIDs are text enough) are refused by name."""
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+            thread = Thread(s)
+            await thread.put({"a": 1})
+            before = await history(s)
+            cases: list[tuple[dict[str, Any], str]] = [
+                ({"thread_id": "t\x00"}, "thread_id"),
+                ({"thread_id": THREAD, "checkpoint_ns": "sub\x00"}, "checkpoint_ns"),
+                ({"thread_id": 1.5}, "thread_id"),
+                ({"thread_id": [THREAD]}, "thread_id"),
+                ({"thread_id": THREAD, "checkpoint_ns": 3.0}, "checkpoint_ns"),
+            ]
+            for conf, name in cases:
+                checkpoint, versions = thread.next({"a": 2})
+                bad = {"configurable": {"checkpoint_ns": "", **conf}}
+                for method, args in [
+                    (s.put, (bad, checkpoint, {}, versions)),
+                    (s.get_tuple, (bad,)),
+                ]:
+                    with pytest.raises(InvalidInputError, match=name):
+                        await method(*args)
+            assert await history(s) == before
+
+    async def test_nul_and_nan_in_channel_values_round_trip(
+        self, api: Any, checkpointer_opener: Opener
+    ) -> None:
+        """Channel values are not JSON: NUL characters and NaN are stored exactly."""
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+            thread = Thread(s)
+            cfg = await thread.put({"text": "a\x00b", "nums": [math.nan, math.inf, -0.0]})
+            await s.put_writes(cfg, [("text", {"k\x00": "v\x00"})], "task")
+            got = await s.get_tuple(config())
+            assert got is not None
+            values = got.checkpoint["channel_values"]
+            assert values["text"] == "a\x00b"
+            nan, inf, zero = values["nums"]
+            assert math.isnan(nan) and inf == math.inf and math.copysign(1, zero) == -1
+            assert got.pending_writes == [("task", "text", {"k\x00": "v\x00"})]
+
     async def test_put_writes_needs_a_checkpoint_id(
         self, api: Any, checkpointer_opener: Opener
     ) -> None:

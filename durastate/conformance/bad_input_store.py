@@ -298,7 +298,7 @@ class StoreBadInput(BothModes):
                 assert fragment in str(exc.value), (flt, str(exc.value))
             assert await Snapshot.take(s) == before
 
-    async def test_negative_limits_and_offsets_are_rejected(
+    async def test_bad_limits_offsets_and_queries_are_rejected(
         self, api: Any, store_opener: Opener
     ) -> None:
         async with opened(store_opener) as store:
@@ -312,6 +312,8 @@ class StoreBadInput(BothModes):
                 (lambda: s.list_namespaces(offset=-5), "offset"),
                 (lambda: s.list_namespaces(max_depth=0), "max_depth"),
                 (lambda: s.list_namespaces(max_depth=-1), "max_depth"),
+                (lambda: s.search(("docs",), query=5), "query"),
+                (lambda: s.search(("docs",), query=["a"]), "query"),
             ]
             for call, word in calls:
                 with pytest.raises(InvalidInputError, match=word):
