@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypedDict
 
+from langchain_core.messages import HumanMessage
 from langgraph.channels.delta import DeltaChannel
 from langgraph.graph import END, START, StateGraph
 
@@ -310,3 +311,51 @@ class CheckpointerRetention(BothModes):
             assert (await state_of(api, graph, first)).values == after_first
             runs = {t.metadata["run_id"] for t in await api.bind(saver).list(None)}
             assert runs == {"run-a"}
+
+    async def test_growing_values_stay_whole_after_retention(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """A chat history that grows each step reads back whole whatever was deleted
+        before it (engines may store a value as a change to an older one)."""
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+            chains = {t: Chain(s, t) for t in ("prune", "runs", "copy")}
+            expected: list[Any] = []
+            for step in range(6):
+                expected = [*expected, HumanMessage(content=f"m{step} " * 20, id=f"m{step}")]
+                text = "".join(m.content for m in expected)
+                for chain in chains.values():
+                    await chain.put({"messages": expected, "text": text}, {"run_id": f"r{step}"})
+            await s.prune(["prune"], keep=1)
+            await s.delete_for_runs(["r0", "r2", "r3"])
+            await s.copy_thread("copy", "copied")
+            await s.delete_thread("copy")
+            for thread in ("prune", "runs", "copied"):
+                tup = await s.get_tuple(thread_config(thread))
+                assert tup.checkpoint["channel_values"] == {"messages": expected, "text": text}
+            left = await s.list(thread_config("runs"))
+            assert [len(t.checkpoint["channel_values"]["messages"]) for t in left] == [6, 5, 2]
+
+    async def test_two_savers_on_one_storage_see_each_others_changes(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """Like two processes: one deletes what the other wrote, the writer carries on."""
+        async with opened(checkpointer_opener) as one, opened(checkpointer_opener) as two:
+            a, b = api.bind(one), api.bind(two)
+            chain = Chain(a, "t1")
+            messages: list[Any] = []
+            for step in range(4):
+                messages = [*messages, HumanMessage(content=f"m{step} " * 40, id=f"m{step}")]
+                await chain.put({"messages": messages})
+            seen = await b.get_tuple(thread_config("t1"))
+            assert seen.checkpoint["channel_values"] == {"messages": messages}
+            await b.prune(["t1"], keep=1)
+            await b.delete_thread("t1")
+            assert await a.get_tuple(thread_config("t1")) is None
+            # The writer continues from the checkpoint it last wrote, now deleted.
+            messages = [*messages, HumanMessage(content="after " * 40, id="after")]
+            stored = await chain.put({"messages": messages})
+            for s in (a, b):
+                tup = await s.get_tuple(thread_config("t1"))
+                assert cid(tup) == cid(stored)
+                assert tup.checkpoint["channel_values"] == {"messages": messages}

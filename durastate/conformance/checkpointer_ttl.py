@@ -76,13 +76,18 @@ class CheckpointerTTL(BothModes):
         async with opened(checkpointer_opener, ttl={"default_ttl": LIFE}) as saver:
             s = api.bind(saver)
             got = await Chain(s, "read-by-get").put({"n": 0})
-            await Chain(s, "read-by-list").put({"n": 0})
+            listed = await Chain(s, "read-by-list").put({"n": 0})
+            await Chain(s, "stale").put({"n": 0})
             await asyncio.sleep(STEP)
             assert await s.get_tuple(thread_config("read-by-get")) is not None
             assert len(await s.list(thread_config("read-by-list"))) == 1
             await asyncio.sleep(STEP)
             assert cid(await s.get_tuple(thread_config("read-by-get"))) == cid(got)
             assert len(await s.list(thread_config("read-by-list"))) == 1
+            # The newest checkpoint belongs to an expired thread: pages skip it.
+            assert ids(await s.list(None)) == [cid(listed), cid(got)]
+            assert ids(await s.list(None, limit=1)) == [cid(listed)]
+            assert ids(await s.list(None, filter={"source": "loop"}, limit=1)) == [cid(listed)]
 
     async def test_without_refresh_reads_do_not_move_the_expiry(
         self, api: Api, checkpointer_opener: Opener
