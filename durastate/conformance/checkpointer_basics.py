@@ -81,6 +81,9 @@ class CheckpointerBasics(BothModes):
             stored = await Chain(s, "t1").put({"n": 1})
             assert await s.get_tuple(thread_config("nobody")) is None
             assert await s.get_tuple(thread_config("t1", "other-ns")) is None
+            elsewhere = thread_config("t1", "other-ns", checkpoint_id=cid(stored))
+            assert await s.get_tuple(elsewhere) is None
+            assert await s.get_tuple(thread_config("t2", checkpoint_id=cid(stored))) is None
             missing = thread_config("t1", checkpoint_id=str(uuid.uuid4()))
             assert await s.get_tuple(missing) is None
             assert await s.get_tuple(thread_config("t1", checkpoint_id=cid(stored))) is not None
