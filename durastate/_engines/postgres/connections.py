@@ -1,0 +1,305 @@
+"""Where a Postgres backend gets connections: a psycopg connection, a pool, or a URL it owns.
+
+A single connection is used by one operation at a time (a lock); a pool hands each
+operation its own connection, so concurrent graph runs proceed in parallel with no
+saver-wide lock. Pools opened from a URL use autocommit connections; a connection or pool
+from the caller may be either: an operation that needs a transaction, or any operation on
+a connection that is not in autocommit, runs inside ``conn.transaction()`` (a savepoint
+when the caller already has a transaction open, so its work commits with the caller's).
+Prepared statements are off by default (``prepare_threshold=None``), which works behind
+PgBouncer in transaction mode; an int turns on psycopg's preparing after that many runs
+for connections the backend opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, TypeVar
+
+from psycopg import AsyncConnection, Connection
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+from durastate._engines.postgres.migrations import (
+    check_schema,
+    check_version,
+    migrate_operation,
+    version_operation,
+)
+from durastate._engines.postgres.requests import (
+    Component,
+    Operation,
+    Request,
+    Rows,
+    Run,
+    adrive,
+    drive,
+)
+from durastate.errors import InvalidInputError, SchemaVersionError
+
+T = TypeVar("T")
+
+SyncSource = Connection[Any] | ConnectionPool[Any] | str
+AsyncSource = AsyncConnection[Any] | AsyncConnectionPool[Any] | str
+
+DEFAULT_POOL: dict[str, Any] = {"min_size": 1, "max_size": 10}
+
+
+def _pool_kwargs(pool_config: Mapping[str, Any] | None, threshold: int | None) -> dict[str, Any]:
+    config: dict[str, Any] = dict(DEFAULT_POOL)
+    config.update(pool_config or {})
+    kwargs: dict[str, Any] = dict(config.pop("kwargs", None) or {})
+    kwargs.setdefault("autocommit", True)
+    kwargs.setdefault("prepare_threshold", threshold)
+    config["kwargs"] = kwargs
+    return config
+
+
+def _check_threshold(threshold: int | None) -> int | None:
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+        raise InvalidInputError(f"prepare_threshold must be None or an int >= 0, got {threshold!r}")
+    return threshold
+
+
+def _not_ready(component: Component, version: int) -> SchemaVersionError:
+    return SchemaVersionError(
+        f"the {component.name} tables are at version {version}, this durastate needs "
+        f"{component.latest}; call setup() (auto_setup=False was given)"
+    )
+
+
+class _Settings:
+    def __init__(self, schema: str | None, prepare_threshold: int | None, auto_setup: bool) -> None:
+        self.schema = check_schema(schema)
+        self.threshold = _check_threshold(prepare_threshold)
+        self.prepare: bool | None = False if self.threshold is None else None
+        self.auto_setup = bool(auto_setup)
+        self.ready: set[str] = set()
+
+
+class SyncDatabase(_Settings):
+    """Blocking connections for one backend object, and the schemas it has set up."""
+
+    def __init__(
+        self,
+        source: SyncSource,
+        *,
+        schema: str | None = None,
+        prepare_threshold: int | None = None,
+        auto_setup: bool = True,
+        pool_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(schema, prepare_threshold, auto_setup)
+        self.lock = threading.Lock()
+        self._setup_lock = threading.Lock()
+        self.conn: Connection[Any] | None = None
+        self.pool: ConnectionPool[Any] | None = None
+        self.owned = False
+        if isinstance(source, str):
+            self.pool = ConnectionPool(
+                source, open=True, **_pool_kwargs(pool_config, self.threshold)
+            )
+            self.owned = True
+        elif isinstance(source, ConnectionPool):
+            self.pool = source
+        elif isinstance(source, Connection):
+            self.conn = source
+        elif isinstance(source, (AsyncConnection, AsyncConnectionPool)):
+            raise InvalidInputError(
+                "this class takes a psycopg Connection or ConnectionPool; "
+                "use the Async... class with an AsyncConnection or AsyncConnectionPool"
+            )
+        else:
+            raise InvalidInputError(
+                "expected a psycopg Connection, ConnectionPool or a postgresql:// URL, "
+                f"got {type(source).__name__}"
+            )
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection[Any]]:
+        if self.pool is not None:
+            with self.pool.connection() as conn:
+                yield conn
+        else:
+            assert self.conn is not None
+            with self.lock:
+                yield self.conn
+
+    def _run_on(self, conn: Connection[Any], op: Operation[T]) -> T:
+        cur = conn.cursor(row_factory=tuple_row)
+        prepare = self.prepare
+
+        def execute(req: Request) -> Any:
+            cur.execute(req.sql, req.params, prepare=prepare, binary=True)
+            if isinstance(req, Rows):
+                return cur.fetchall()
+            assert isinstance(req, Run)
+            return cur.rowcount
+
+        try:
+            if op.transaction or not conn.autocommit:
+                with conn.transaction():
+                    return drive(op.body(), execute)
+            return drive(op.body(), execute)
+        finally:
+            cur.close()
+
+    def _direct(self, op: Operation[T]) -> T:
+        with self.connection() as conn:
+            return self._run_on(conn, op)
+
+    def setup(self, component: Component) -> int:
+        """Create or upgrade a component's tables now."""
+        with self._setup_lock:
+            version = self._direct(version_operation(component, self.schema))
+            if not check_version(component, version):
+                version = self._direct(migrate_operation(component, self.schema))
+            self.ready.add(component.name)
+            return version
+
+    def _ensure(self, components: tuple[Component, ...]) -> None:
+        for component in components:
+            if component.name in self.ready:
+                continue
+            if self.auto_setup:
+                self.setup(component)
+                continue
+            version = self._direct(version_operation(component, self.schema))
+            if not check_version(component, version):
+                raise _not_ready(component, version)
+            self.ready.add(component.name)
+
+    def run(self, op: Operation[T]) -> T:
+        """Run an operation on a connection of its own (set up its tables first if needed)."""
+        self._ensure(op.needs)
+        return self._direct(op)
+
+    def version(self, component: Component) -> int:
+        return self._direct(version_operation(component, self.schema))
+
+    def close(self) -> None:
+        if self.owned and self.pool is not None:
+            self.pool.close()
+
+
+class AsyncDatabase(_Settings):
+    """Async connections for one backend object, and the schemas it has set up."""
+
+    def __init__(
+        self,
+        source: AsyncSource,
+        *,
+        schema: str | None = None,
+        prepare_threshold: int | None = None,
+        auto_setup: bool = True,
+        pool_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(schema, prepare_threshold, auto_setup)
+        self.lock = asyncio.Lock()
+        self._setup_lock = asyncio.Lock()
+        self._open_lock = asyncio.Lock()
+        self.conn: AsyncConnection[Any] | None = None
+        self.pool: AsyncConnectionPool[Any] | None = None
+        self.owned = False
+        self._opened = True
+        if isinstance(source, str):
+            self.pool = AsyncConnectionPool(
+                source, open=False, **_pool_kwargs(pool_config, self.threshold)
+            )
+            self.owned = True
+            self._opened = False
+        elif isinstance(source, AsyncConnectionPool):
+            self.pool = source
+        elif isinstance(source, AsyncConnection):
+            self.conn = source
+        elif isinstance(source, (Connection, ConnectionPool)):
+            raise InvalidInputError(
+                "this class takes a psycopg AsyncConnection or AsyncConnectionPool; "
+                "use the sync class with a Connection or ConnectionPool"
+            )
+        else:
+            raise InvalidInputError(
+                "expected a psycopg AsyncConnection, AsyncConnectionPool or a postgresql:// "
+                f"URL, got {type(source).__name__}"
+            )
+
+    async def open(self) -> None:
+        """Open the pool the backend owns (done on first use otherwise)."""
+        if self._opened:
+            return
+        async with self._open_lock:
+            if not self._opened:
+                assert self.pool is not None
+                await self.pool.open()
+                self._opened = True
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        if self.pool is not None:
+            if not self._opened:
+                await self.open()
+            async with self.pool.connection() as conn:
+                yield conn
+        else:
+            assert self.conn is not None
+            async with self.lock:
+                yield self.conn
+
+    async def _run_on(self, conn: AsyncConnection[Any], op: Operation[T]) -> T:
+        cur = conn.cursor(row_factory=tuple_row)
+        prepare = self.prepare
+
+        async def execute(req: Request) -> Any:
+            await cur.execute(req.sql, req.params, prepare=prepare, binary=True)
+            if isinstance(req, Rows):
+                return await cur.fetchall()
+            assert isinstance(req, Run)
+            return cur.rowcount
+
+        try:
+            if op.transaction or not conn.autocommit:
+                async with conn.transaction():
+                    return await adrive(op.body(), execute)
+            return await adrive(op.body(), execute)
+        finally:
+            await cur.close()
+
+    async def _direct(self, op: Operation[T]) -> T:
+        async with self.connection() as conn:
+            return await self._run_on(conn, op)
+
+    async def setup(self, component: Component) -> int:
+        async with self._setup_lock:
+            version = await self._direct(version_operation(component, self.schema))
+            if not check_version(component, version):
+                version = await self._direct(migrate_operation(component, self.schema))
+            self.ready.add(component.name)
+            return version
+
+    async def _ensure(self, components: tuple[Component, ...]) -> None:
+        for component in components:
+            if component.name in self.ready:
+                continue
+            if self.auto_setup:
+                await self.setup(component)
+                continue
+            version = await self._direct(version_operation(component, self.schema))
+            if not check_version(component, version):
+                raise _not_ready(component, version)
+            self.ready.add(component.name)
+
+    async def run(self, op: Operation[T]) -> T:
+        await self._ensure(op.needs)
+        return await self._direct(op)
+
+    async def version(self, component: Component) -> int:
+        return await self._direct(version_operation(component, self.schema))
+
+    async def close(self) -> None:
+        if self.owned and self.pool is not None and self._opened:
+            await self.pool.close()
