@@ -1,0 +1,1 @@
+"""Redis engine plumbing shared by the Redis checkpointers and cache: clients, keys, scripts."""

@@ -1,0 +1,152 @@
+"""Node-cache operations on Redis: pipelined reads, SET ... PX writes, exact clears, sweeps.
+
+Each cache namespace keeps its entries under one hash tag plus a sorted set indexing
+them by expiry (server milliseconds, ``+inf`` for none), so clearing a namespace and
+counting expired entries need neither ``KEYS`` nor ``SCAN``. Expired entries are never
+served (Redis expires them natively); the sweeper only drops them from the index.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from durastate._engines.redis.keys import Layout
+from durastate._engines.redis.requests import Body, Call, Cmd, LuaScript, Pipe
+from durastate.cache.base import CacheEntry
+from durastate.checkpoint.base import Blob
+from durastate.errors import InvalidInputError
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+SET = LuaScript(
+    "durastate_cache_set",
+    _NOW
+    + """
+for i = 2, #ARGV, 3 do
+  local key = ARGV[1] .. ':e:' .. ARGV[i]
+  local px = tonumber(ARGV[i + 2])
+  if px > 0 then
+    redis.call('SET', key, ARGV[i + 1], 'PX', px)
+    redis.call('ZADD', KEYS[1], now + px, ARGV[i])
+  else
+    redis.call('SET', key, ARGV[i + 1])
+    redis.call('ZADD', KEYS[1], '+inf', ARGV[i])
+  end
+end
+return 1
+""",
+)
+
+CLEAR = LuaScript(
+    "durastate_cache_clear",
+    """
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, m in ipairs(members) do redis.call('DEL', ARGV[1] .. ':e:' .. m) end
+redis.call('DEL', KEYS[1])
+return #members
+""",
+)
+
+SWEEP = LuaScript(
+    "durastate_cache_sweep",
+    _NOW
+    + """
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+for _, m in ipairs(members) do redis.call('DEL', ARGV[1] .. ':e:' .. m) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+return {#members, redis.call('EXISTS', KEYS[1])}
+""",
+)
+
+
+def pack_value(type_: str, data: bytes) -> bytes:
+    return type_.encode() + b"\x00" + data
+
+
+def unpack_value(raw: bytes, what: str) -> Blob:
+    type_, sep, data = bytes(raw).partition(b"\x00")
+    if not sep:
+        raise InvalidInputError(f"{what}: stored value is not a durastate cache entry")
+    return type_.decode(), data
+
+
+def _by_namespace(keys: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for ns_text, key in keys:
+        groups.setdefault(ns_text, []).append(key)
+    return groups
+
+
+def read_body(layout: Layout, keys: Sequence[tuple[str, str]]) -> Body[dict[tuple[str, str], Blob]]:
+    """Live entries: one ``MGET`` per namespace (one hash slot each), all in one pipeline."""
+    groups = _by_namespace(keys)
+    order = list(groups)
+    cmds = tuple(Cmd(("MGET", *(layout.cache(ns).entry(k) for k in groups[ns]))) for ns in order)
+    replies = yield Pipe(cmds)
+    found: dict[tuple[str, str], Blob] = {}
+    for ns, values in zip(order, replies, strict=True):
+        for key, raw in zip(groups[ns], values, strict=True):
+            if raw is not None:
+                found[(ns, key)] = unpack_value(raw, f"cache entry {key!r} in {ns}")
+    return found
+
+
+def _px(seconds: float | None) -> int:
+    return 0 if seconds is None else max(1, math.ceil(seconds * 1000))
+
+
+def write_body(layout: Layout, entries: Sequence[CacheEntry]) -> Body[None]:
+    """One script per namespace (atomic within it) plus the namespace registry, pipelined."""
+    groups: dict[str, list[CacheEntry]] = {}
+    for e in entries:
+        groups.setdefault(e.ns_text, []).append(e)
+    items: list[Cmd | Call] = []
+    for ns_text, group in groups.items():
+        keys = layout.cache(ns_text)
+        args: list[object] = [keys.base]
+        for e in group:
+            args += [keys.member(e.key), pack_value(e.type, e.data), _px(e.ttl_seconds)]
+        items.append(Call(SET, (keys.index,), tuple(args)))
+    items.append(Cmd(("SADD", layout.cache_namespaces, *groups)))
+    yield Pipe(tuple(items))
+
+
+def _known_namespaces(layout: Layout) -> Body[list[str]]:
+    members = yield Cmd(("SMEMBERS", layout.cache_namespaces))
+    return sorted(bytes(m).decode() for m in members)
+
+
+def clear_body(layout: Layout, ns_texts: Sequence[str] | None) -> Body[int]:
+    """Delete every entry of exactly these namespaces (every namespace when None)."""
+    targets = list(ns_texts) if ns_texts is not None else (yield from _known_namespaces(layout))
+    if not targets:
+        return 0
+    calls = tuple(
+        Call(CLEAR, (layout.cache(ns).index,), (layout.cache(ns).base,)) for ns in targets
+    )
+    replies = yield Pipe(calls)
+    return sum(int(r) for r in replies)
+
+
+def sweep_body(layout: Layout) -> Body[int]:
+    """Drop expired entries from every namespace's index; answers how many expired."""
+    targets = yield from _known_namespaces(layout)
+    if not targets:
+        return 0
+    calls = tuple(
+        Call(SWEEP, (layout.cache(ns).index,), (layout.cache(ns).base,)) for ns in targets
+    )
+    replies = yield Pipe(calls)
+    empty = [ns for ns, (_, exists) in zip(targets, replies, strict=True) if not int(exists)]
+    if empty:
+        # Forget namespaces left without entries; re-add any a concurrent write revived.
+        yield Cmd(("SREM", layout.cache_namespaces, *empty))
+        alive = yield Pipe(tuple(Cmd(("EXISTS", layout.cache(ns).index)) for ns in empty))
+        revived = [ns for ns, n in zip(empty, alive, strict=True) if int(n)]
+        if revived:
+            yield Cmd(("SADD", layout.cache_namespaces, *revived))
+    return sum(int(count) for count, _ in replies)
