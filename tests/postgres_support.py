@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg import pq
 
 
 class Schemas:
@@ -37,3 +40,45 @@ def schemas(postgres_url: str) -> Iterator[Schemas]:
         yield made
     finally:
         made.drop()
+
+
+class Trace:
+    """Counts protocol round trips on one psycopg connection, from libpq's own trace.
+
+    Every statement the client sends ends with the server's ``ReadyForQuery``; counting
+    those is counting round trips, whatever the driver does above libpq.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> None:
+        self.pgconn = conn.pgconn
+        self.file = tempfile.TemporaryFile(mode="w+")
+        self.text = ""
+
+    def start(self) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+        self.pgconn.trace(self.file.fileno())
+        self.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def stop(self) -> int:
+        """Stop tracing; answers the round trips since ``start``."""
+        self.pgconn.untrace()
+        self.file.seek(0)
+        self.text = self.file.read()
+        return self.round_trips
+
+    @property
+    def round_trips(self) -> int:
+        return sum(
+            1
+            for line in self.text.splitlines()
+            if line.startswith("B\t") and "\tReadyForQuery" in line
+        )
+
+    @property
+    def statements(self) -> list[str]:
+        return [
+            line.split("\t", 3)[3]
+            for line in self.text.splitlines()
+            if line.startswith("F\t") and line.split("\t")[2] in ("Parse", "Query")
+        ]

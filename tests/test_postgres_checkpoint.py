@@ -1,0 +1,367 @@
+"""Postgres savers on the real server: PgBouncer, round trips, concurrent setup, pools."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+import threading
+from collections.abc import Iterator
+from typing import Any, TypedDict
+
+import postgres_support
+import psycopg
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.graph import END, START, StateGraph
+from postgres_support import Schemas, Trace
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+from durastate.checkpoint.postgres import AsyncPostgresSaver, PostgresSaver
+from durastate.errors import InvalidInputError, SchemaVersionError
+
+schemas = postgres_support.schemas
+
+
+def _config(thread: str, ns: str = "", cid: str | None = None) -> Any:
+    conf = {"thread_id": thread, "checkpoint_ns": ns}
+    if cid is not None:
+        conf["checkpoint_id"] = cid
+    return {"configurable": conf}
+
+
+def _put(saver: Any, config: Any, values: dict[str, Any], versions: dict[str, str]) -> Any:
+    """Put a checkpoint changing ``values``; ``versions`` (updated) carries the others."""
+    new = {}
+    for channel in values:
+        versions[channel] = saver.get_next_version(versions.get(channel), None)
+        new[channel] = versions[channel]
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = dict(values)
+    checkpoint["channel_versions"] = dict(versions)
+    return saver.put(config, checkpoint, {"source": "loop", "step": 1}, new)
+
+
+class _Count(TypedDict):
+    n: int
+    log: list[str]
+
+
+def _counter_graph() -> Any:
+    def step(state: _Count) -> dict[str, Any]:
+        return {"n": state["n"] + 1, "log": [*state["log"], f"step {state['n']}"]}
+
+    builder = StateGraph(_Count)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", lambda s: END if s["n"] >= 3 else "step")
+    return builder
+
+
+# --- PgBouncer (transaction pooling) ---------------------------------------------------
+
+
+def test_sync_saver_works_behind_pgbouncer(pgbouncer_url: str, schemas: Schemas) -> None:
+    """Four threads, each putting and reading 20 checkpoints through PgBouncer's
+    transaction pooling: the same statements run on whichever server connection PgBouncer
+    picks. (With ``prepare_threshold=0`` this fails: a prepared statement already exists.)"""
+    schema = schemas.new()
+    pool = {"min_size": 4, "max_size": 4}
+    with PostgresSaver.from_conn_string(pgbouncer_url, schema=schema, pool_config=pool) as saver:
+
+        def work(i: int) -> int:
+            config, versions = _config(f"t{i}"), dict[str, str]()
+            for j in range(20):
+                config = _put(saver, config, {"a": j}, versions)
+                tup = saver.get_tuple(config)
+                assert tup is not None and tup.checkpoint["channel_values"] == {"a": j}
+            return len(list(saver.list(_config(f"t{i}"))))
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool_:
+            assert list(pool_.map(work, range(4))) == [20, 20, 20, 20]
+
+
+async def test_async_saver_runs_graphs_behind_pgbouncer(
+    pgbouncer_url: str, schemas: Schemas
+) -> None:
+    schema = schemas.new()
+    pool = {"min_size": 4, "max_size": 4}
+    async with AsyncPostgresSaver.from_conn_string(
+        pgbouncer_url, schema=schema, pool_config=pool
+    ) as saver:
+        graph = _counter_graph().compile(checkpointer=saver)
+        results = await asyncio.gather(
+            *(
+                graph.ainvoke({"n": 0, "log": []}, {"configurable": {"thread_id": f"g{i}"}})
+                for i in range(8)
+            )
+        )
+        assert all(r["n"] == 3 for r in results)
+        history = [s async for s in graph.aget_state_history({"configurable": {"thread_id": "g0"}})]
+        assert len(history) == 5
+
+
+# --- Round trips -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def traced(postgres_url: str, schemas: Schemas) -> Iterator[tuple[PostgresSaver, Trace]]:
+    """A saver on a pool of one traced connection, tables already set up."""
+    traces: list[Trace] = []
+
+    def configure(conn: psycopg.Connection[Any]) -> None:
+        traces.append(Trace(conn))
+
+    with ConnectionPool(
+        postgres_url, min_size=1, max_size=1, configure=configure, kwargs={"autocommit": True}
+    ) as pool:
+        saver = PostgresSaver(pool, schema=schemas.new())
+        saver.setup()
+        yield saver, traces[0]
+
+
+def test_put_put_writes_and_get_tuple_are_one_round_trip_each(
+    traced: tuple[PostgresSaver, Trace],
+) -> None:
+    saver, trace = traced
+    versions: dict[str, str] = {}
+    big = {"messages": ["x" * 1000] * 50, "n": 1, "flag": True}
+    trace.start()
+    first = _put(saver, _config("t1"), big, versions)
+    assert trace.stop() == 1
+    trace.start()
+    second = _put(saver, first, {"n": 2}, versions)  # "messages" and "flag" carried over
+    assert trace.stop() == 1
+    trace.start()
+    saver.put_writes(second, [("n", 3), ("messages", ["y"])], "task-1")
+    assert trace.stop() == 1
+    trace.start()
+    tup = saver.get_tuple(_config("t1"))
+    assert trace.stop() == 1
+    assert tup is not None
+    assert tup.checkpoint["channel_values"] == {**big, "n": 2}
+    assert tup.pending_writes == [("task-1", "n", 3), ("task-1", "messages", ["y"])]
+    trace.start()
+    assert saver.get_tuple(first) is not None
+    assert trace.stop() == 1
+
+
+def test_list_is_one_query_per_page_and_stores_each_value_once(
+    traced: tuple[PostgresSaver, Trace], postgres_url: str
+) -> None:
+    saver, trace = traced
+    config, versions = _config("t1"), dict[str, str]()
+    config = _put(saver, config, {"big": "b" * 10_000, "n": 0}, versions)
+    for n in range(1, 250):
+        config = _put(saver, config, {"n": n}, versions)
+    trace.start()
+    listed = list(saver.list(_config("t1")))
+    assert trace.stop() == 3  # pages of 100, 100 and 50
+    assert len(listed) == 250
+    assert all(t.checkpoint["channel_values"]["big"] == "b" * 10_000 for t in listed)
+    trace.start()
+    assert len(list(saver.list(_config("t1"), limit=5))) == 5
+    assert trace.stop() == 1
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute(
+            f'SELECT channel, count(*) FROM "{saver.schema}".durastate_checkpoint_blobs '
+            "GROUP BY channel ORDER BY channel"
+        ).fetchall()
+    assert rows == [("big", 1), ("n", 250)]
+
+
+def test_a_paused_list_holds_no_connection(postgres_url: str, schemas: Schemas) -> None:
+    """With a pool of one, other calls run while a ``list`` consumer is between items."""
+    with ConnectionPool(
+        postgres_url, min_size=1, max_size=1, timeout=5, kwargs={"autocommit": True}
+    ) as pool:
+        saver = PostgresSaver(pool, schema=schemas.new())
+        config, versions = _config("t1"), dict[str, str]()
+        for n in range(3):
+            config = _put(saver, config, {"n": n}, versions)
+        listing = saver.list(_config("t1"))
+        assert next(listing).checkpoint["channel_values"] == {"n": 2}
+        config = _put(saver, config, {"n": 3}, versions)
+        assert [t.checkpoint["channel_values"]["n"] for t in listing] == [1, 0]
+
+
+# --- Setup and migrations ---------------------------------------------------------------
+
+
+def _setup_in_process(url: str, schema: str, barrier: Any, out: Any) -> None:
+    try:
+        with PostgresSaver.from_conn_string(url, schema=schema, auto_setup=False) as saver:
+            barrier.wait(10)
+            saver.setup()
+            out.put(("ok", saver.schema_version()))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        out.put(("error", repr(exc)))
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_processes_setting_up_an_empty_schema_together_all_succeed(
+    postgres_url: str, schemas: Schemas, attempt: int
+) -> None:
+    """Four processes call ``setup()`` at the same moment on a schema that does not exist."""
+    schema = schemas.new()
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(4)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=_setup_in_process, args=(postgres_url, schema, barrier, out))
+        for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=30) for _ in procs]
+    for p in procs:
+        p.join(10)
+    assert results == [("ok", 1)] * 4
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute(
+            f'SELECT component, version FROM "{schema}".durastate_schema'
+        ).fetchall()
+    assert rows == [("checkpoint", 1)]
+
+
+def test_auto_setup_false_refuses_until_setup_is_run(postgres_url: str, schemas: Schemas) -> None:
+    schema = schemas.new()
+    with PostgresSaver.from_conn_string(postgres_url, schema=schema, auto_setup=False) as saver:
+        assert saver.schema_version() == 0
+        with pytest.raises(SchemaVersionError, match="setup"):
+            saver.get_tuple(_config("t1"))
+        saver.setup()
+        assert saver.is_setup and saver.schema_version() == 1
+        _put(saver, _config("t1"), {"n": 1}, {})
+    with PostgresSaver.from_conn_string(postgres_url, schema=schema, auto_setup=False) as again:
+        assert again.get_tuple(_config("t1")) is not None
+
+
+def test_schema_names_are_validated(postgres_url: str) -> None:
+    for bad in ("", "1abc", 'x"; DROP TABLE y; --', "a.b", "x" * 64):
+        with pytest.raises(InvalidInputError, match="schema"):
+            PostgresSaver(postgres_url, schema=bad)
+
+
+# --- Connections the caller owns ---------------------------------------------------------
+
+
+def test_langgraph_style_connection_with_dict_rows_and_prepared_statements(
+    postgres_url: str, schemas: Schemas
+) -> None:
+    """The connection LangGraph's docs open (autocommit, prepare_threshold=0, dict rows)."""
+    with psycopg.Connection.connect(
+        postgres_url, autocommit=True, prepare_threshold=0, row_factory=dict_row
+    ) as conn:
+        saver = PostgresSaver(conn, schema=schemas.new())
+        saver.setup()
+        graph = _counter_graph().compile(checkpointer=saver)
+        assert graph.invoke({"n": 0, "log": []}, {"configurable": {"thread_id": "g"}})["n"] == 3
+        assert graph.get_state({"configurable": {"thread_id": "g"}}).values["n"] == 3
+
+
+def test_a_connection_without_autocommit(postgres_url: str, schemas: Schemas) -> None:
+    """Work is committed when the caller has no transaction open, and becomes part of the
+    caller's transaction when it has one (rolled back with it)."""
+    schema = schemas.new()
+    with psycopg.connect(postgres_url) as conn:
+        assert not conn.autocommit
+        saver = PostgresSaver(conn, schema=schema)
+        _put(saver, _config("committed"), {"n": 1}, {})
+        with psycopg.connect(postgres_url) as other:
+            seen = PostgresSaver(other, schema=schema)
+            assert seen.get_tuple(_config("committed")) is not None
+            conn.execute("SELECT 1")  # the caller opens a transaction
+            _put(saver, _config("rolled-back"), {"n": 1}, {})
+            assert saver.get_tuple(_config("rolled-back")) is not None
+            conn.rollback()
+            assert saver.get_tuple(_config("rolled-back")) is None
+            assert seen.get_tuple(_config("committed")) is not None
+
+
+def test_async_saver_on_a_caller_connection(postgres_url: str, schemas: Schemas) -> None:
+    async def main() -> None:
+        async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as conn:
+            saver = AsyncPostgresSaver(conn, schema=schemas.new())
+            await saver.setup()
+            graph = _counter_graph().compile(checkpointer=saver)
+            out = await graph.ainvoke({"n": 0, "log": []}, {"configurable": {"thread_id": "g"}})
+            assert out["log"] == ["step 0", "step 1", "step 2"]
+
+    asyncio.run(main())
+
+
+# --- No saver-wide lock on a pool ---------------------------------------------------------
+
+
+def _hold_thread_row(postgres_url: str, schema: str, thread: str) -> psycopg.Connection[Any]:
+    """An open transaction that inserted ``thread``'s expiry row: a put to it must wait."""
+    blocker = psycopg.connect(postgres_url)
+    blocker.execute(
+        f"INSERT INTO \"{schema}\".durastate_threads VALUES (%s, now() + interval '1 hour')",
+        (thread,),
+    )
+    return blocker
+
+
+def test_a_pooled_saver_runs_a_graph_while_another_one_waits(
+    postgres_url: str, schemas: Schemas
+) -> None:
+    """Graph A's first put waits on a row lock; graph B still runs to the end meanwhile."""
+    schema = schemas.new()
+    with PostgresSaver.from_conn_string(
+        postgres_url, schema=schema, ttl={"default_ttl": 60}, pool_config={"max_size": 4}
+    ) as saver:
+        saver.setup()
+        graph = _counter_graph().compile(checkpointer=saver)
+        blocker = _hold_thread_row(postgres_url, schema, "A")
+        try:
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                a = pool.submit(graph.invoke, {"n": 0, "log": []}, _config("A"))
+                b = pool.submit(graph.invoke, {"n": 0, "log": []}, _config("B"))
+                assert b.result(timeout=20)["n"] == 3
+                assert not a.done()
+                blocker.rollback()
+                assert a.result(timeout=20)["n"] == 3
+        finally:
+            blocker.close()
+        assert graph.get_state(_config("A")).values["n"] == 3
+
+
+async def test_an_async_pooled_saver_runs_a_graph_while_another_one_waits(
+    postgres_url: str, schemas: Schemas
+) -> None:
+    schema = schemas.new()
+    async with AsyncConnectionPool(
+        postgres_url, min_size=2, max_size=4, kwargs={"autocommit": True}
+    ) as pool:
+        saver = AsyncPostgresSaver(pool, schema=schema, ttl={"default_ttl": 60})
+        await saver.setup()
+        graph = _counter_graph().compile(checkpointer=saver)
+        blocker = await asyncio.to_thread(_hold_thread_row, postgres_url, schema, "A")
+        try:
+            a = asyncio.create_task(graph.ainvoke({"n": 0, "log": []}, _config("A")))
+            b = await asyncio.wait_for(graph.ainvoke({"n": 0, "log": []}, _config("B")), 20)
+            assert b["n"] == 3
+            assert not a.done()
+            await asyncio.to_thread(blocker.rollback)
+            assert (await asyncio.wait_for(a, 20))["n"] == 3
+        finally:
+            await asyncio.to_thread(blocker.close)
+
+
+def test_many_threads_share_one_pooled_saver(postgres_url: str, schemas: Schemas) -> None:
+    with PostgresSaver.from_conn_string(
+        postgres_url, schema=schemas.new(), pool_config={"max_size": 8}
+    ) as saver:
+        graph = _counter_graph().compile(checkpointer=saver)
+        start = threading.Barrier(8)
+
+        def run(i: int) -> int:
+            start.wait(10)
+            return int(graph.invoke({"n": 0, "log": []}, _config(f"t{i}"))["n"])
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(run, range(8))) == [3] * 8
+        assert len(list(saver.list(None))) == 8 * 5
