@@ -13,6 +13,7 @@ from durastate.conformance import CheckpointerContract
 from durastate.conformance.harness import Opener
 
 schemas = postgres_support.schemas
+schema_pool = postgres_support.schema_pool
 
 
 @pytest.fixture(params=[PostgresSaver, AsyncPostgresSaver], ids=lambda c: c.__name__)

@@ -22,6 +22,7 @@ from durastate.checkpoint.postgres import AsyncPostgresSaver, PostgresSaver
 from durastate.errors import InvalidInputError, SchemaVersionError
 
 schemas = postgres_support.schemas
+schema_pool = postgres_support.schema_pool
 
 
 def _config(thread: str, ns: str = "", cid: str | None = None) -> Any:
@@ -204,7 +205,7 @@ def test_processes_setting_up_an_empty_schema_together_all_succeed(
     postgres_url: str, schemas: Schemas, attempt: int
 ) -> None:
     """Four processes call ``setup()`` at the same moment on a schema that does not exist."""
-    schema = schemas.new()
+    schema = schemas.new(fresh=True)
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(4)
     out = ctx.Queue()
@@ -226,7 +227,7 @@ def test_processes_setting_up_an_empty_schema_together_all_succeed(
 
 
 def test_auto_setup_false_refuses_until_setup_is_run(postgres_url: str, schemas: Schemas) -> None:
-    schema = schemas.new()
+    schema = schemas.new(fresh=True)
     with PostgresSaver.from_conn_string(postgres_url, schema=schema, auto_setup=False) as saver:
         assert saver.schema_version() == 0
         with pytest.raises(SchemaVersionError, match="setup"):

@@ -13,6 +13,7 @@ from durastate.conformance import assert_official_full
 
 pytestmark = pytest.mark.asyncio
 schemas = postgres_support.schemas
+schema_pool = postgres_support.schema_pool
 
 
 @pytest.mark.parametrize("api", ["async", "sync"])

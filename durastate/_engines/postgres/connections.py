@@ -135,7 +135,7 @@ class SyncDatabase(_Settings):
         prepare = self.prepare
 
         def execute(req: Request) -> Any:
-            cur.execute(req.sql, req.params, prepare=prepare, binary=True)
+            cur.execute(req.sql, req.params, prepare=prepare, binary=req.params is not None)
             if isinstance(req, Rows):
                 return cur.fetchall()
             assert isinstance(req, Run)
@@ -255,7 +255,7 @@ class AsyncDatabase(_Settings):
         prepare = self.prepare
 
         async def execute(req: Request) -> Any:
-            await cur.execute(req.sql, req.params, prepare=prepare, binary=True)
+            await cur.execute(req.sql, req.params, prepare=prepare, binary=req.params is not None)
             if isinstance(req, Rows):
                 return await cur.fetchall()
             assert isinstance(req, Run)
