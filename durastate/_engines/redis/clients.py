@@ -199,7 +199,10 @@ class AsyncDriver:
                     raise
                 if cluster:
                     await client.aclose()
-                    self._client = AsyncRedisCluster.from_url(self.url, **self.connection_args)
+                    cluster_client = AsyncRedisCluster.from_url(self.url, **self.connection_args)
+                    # Learn the slots once here rather than in every first concurrent call.
+                    await cluster_client.initialize()
+                    self._client = cluster_client
                 else:
                     self._client = client
         return self._client

@@ -1,0 +1,100 @@
+"""What the sync and async Redis savers share: turning calls into engine operations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
+
+from durastate._engines.redis import checkpoint_ops as ops
+from durastate._engines.redis.keys import Layout
+from durastate._engines.redis.requests import Body
+from durastate.checkpoint.base import (
+    CheckpointerBase,
+    PreparedCheckpoint,
+    StoredCheckpoint,
+    before_id,
+    check_filter,
+    check_limit,
+    check_prune,
+    check_thread_ids,
+    list_scope,
+    parse_config,
+    prepare_checkpoint,
+    prepare_writes,
+    ttl_seconds,
+)
+
+
+def freshness(saver: CheckpointerBase) -> ops.Freshness:
+    write = ops.ttl_ms(ttl_seconds(saver.ttl_config))
+    return ops.Freshness(write, write if write > 0 and saver.refresh_on_read else 0)
+
+
+def get_tuple(
+    saver: CheckpointerBase, layout: Layout, config: RunnableConfig
+) -> Body[StoredCheckpoint | None]:
+    return ops.get_body(layout, parse_config(config), freshness(saver))
+
+
+def list_checkpoints(
+    saver: CheckpointerBase,
+    layout: Layout,
+    config: RunnableConfig | None,
+    filter: dict[str, Any] | None,
+    before: RunnableConfig | None,
+    limit: int | None,
+) -> Body[list[StoredCheckpoint]]:
+    thread, ns, cid = list_scope(config)
+    query = ops.ListQuery(
+        thread, ns, cid, check_filter(filter), before_id(before), check_limit(limit)
+    )
+    return ops.list_body(layout, query, freshness(saver))
+
+
+def put(
+    saver: CheckpointerBase,
+    layout: Layout,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+) -> tuple[PreparedCheckpoint, Body[None]]:
+    prep = prepare_checkpoint(saver.serde, config, checkpoint, metadata, new_versions)
+    return prep, ops.put_body(layout, prep, freshness(saver))
+
+
+def put_writes(
+    saver: CheckpointerBase,
+    layout: Layout,
+    config: RunnableConfig,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str,
+) -> Body[None]:
+    ref, prepared = prepare_writes(saver.serde, config, writes, task_id, task_path)
+    return ops.put_writes_body(layout, ref, prepared, freshness(saver))
+
+
+def delete_thread(layout: Layout, thread_id: str) -> Body[None]:
+    return ops.delete_threads_body(layout, check_thread_ids([thread_id]))
+
+
+def delete_for_runs(layout: Layout, run_ids: Sequence[str]) -> Body[None]:
+    return ops.delete_runs_body(layout, check_thread_ids(run_ids, "run_ids"))
+
+
+def copy_thread(saver: CheckpointerBase, layout: Layout, source: str, target: str) -> Body[None]:
+    src, dst = check_thread_ids([source, target])
+    return ops.copy_thread_body(layout, src, dst, freshness(saver))
+
+
+def prune(layout: Layout, thread_ids: Sequence[str], strategy: str, keep: int) -> Body[None]:
+    check_prune(strategy, keep)
+    return ops.prune_body(layout, check_thread_ids(thread_ids), strategy, keep)
+
+
+def sweep(layout: Layout) -> Body[int]:
+    return ops.sweep_body(layout)
