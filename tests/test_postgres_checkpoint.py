@@ -7,12 +7,13 @@ import concurrent.futures
 import multiprocessing
 import threading
 from collections.abc import Iterator
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import postgres_support
 import psycopg
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.channels.delta import DeltaChannel
+from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.graph import END, START, StateGraph
 from postgres_support import Schemas, Trace
 from psycopg.rows import dict_row
@@ -185,6 +186,47 @@ def test_a_paused_list_holds_no_connection(postgres_url: str, schemas: Schemas) 
         assert next(listing).checkpoint["channel_values"] == {"n": 2}
         config = _put(saver, config, {"n": 3}, versions)
         assert [t.checkpoint["channel_values"]["n"] for t in listing] == [1, 0]
+
+
+def _extend(state: list[str], batches: Any) -> list[str]:
+    out = list(state or [])
+    for batch in batches:
+        out.extend(batch if isinstance(batch, list) else [batch])
+    return out
+
+
+class _Deltas(TypedDict):
+    log: Annotated[list[str], DeltaChannel(_extend, snapshot_frequency=5)]
+    other: Annotated[list[str], DeltaChannel(_extend, snapshot_frequency=3)]
+    n: int
+
+
+def test_delta_channel_history_is_one_query_and_matches_the_generic_walk(
+    traced: tuple[PostgresSaver, Trace],
+) -> None:
+    saver, trace = traced
+
+    def step(state: _Deltas) -> dict[str, Any]:
+        return {"log": [f"e{state['n']}"], "other": [f"o{state['n']}"], "n": state["n"] + 1}
+
+    builder = StateGraph(_Deltas)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", lambda s: END if s["n"] >= 13 else "step")
+    graph = builder.compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "d"}}
+    graph.invoke({"n": 0, "log": [], "other": []}, config)
+    graph.invoke({"n": 0, "log": ["again"], "other": []}, config)
+    assert graph.get_state(config).values["log"][12:15] == ["e12", "again", "e0"]
+    channels = ["log", "other", "n", "absent"]
+    for tup in list(saver.list(config))[:14]:
+        trace.start()
+        ours = saver.get_delta_channel_history(config=tup.config, channels=channels)
+        assert trace.stop() == 1
+        walked = BaseCheckpointSaver.get_delta_channel_history(
+            saver, config=tup.config, channels=channels
+        )
+        assert ours == walked
 
 
 # --- Setup and migrations ---------------------------------------------------------------

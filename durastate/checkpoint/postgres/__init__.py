@@ -25,17 +25,20 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg import Connection, Pipeline
 from psycopg_pool import ConnectionPool
 
+from durastate._bridge import in_thread
 from durastate._engines.postgres.connections import SyncDatabase
 from durastate._engines.postgres.schema import CHECKPOINTS
 from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
 from durastate.checkpoint.flavours import SyncCheckpointer
 from durastate.checkpoint.postgres import _core
 from durastate.checkpoint.postgres.aio import AsyncPostgresSaver
+from durastate.checkpoint.sqlite._core import decode_history
 from durastate.errors import InvalidInputError
 
 
@@ -194,6 +197,22 @@ class PostgresSaver(SyncCheckpointer):
 
     def sweep_ttl(self) -> int:
         return self._db.run(_core.sweep(self.schema))
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """The writes and nearest stored value of delta channels, in one query."""
+        if not channels:
+            return {}
+        raw = self._db.run(_core.delta_history(self.schema, config, channels))
+        return decode_history(self, raw)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        return await in_thread(
+            lambda: self.get_delta_channel_history(config=config, channels=channels)
+        )
 
 
 __all__ = ["AsyncPostgresSaver", "PostgresSaver"]

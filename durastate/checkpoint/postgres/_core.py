@@ -9,6 +9,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
 
+from durastate._engines.postgres.checkpoint_history import history_operation
 from durastate._engines.postgres.checkpoint_read import Freshness, Lister, get_tuple_operation
 from durastate._engines.postgres.checkpoint_retention import (
     copy_thread_operation,
@@ -20,6 +21,7 @@ from durastate._engines.postgres.checkpoint_retention import (
 )
 from durastate._engines.postgres.checkpoint_write import put_operation, put_writes_operation
 from durastate._engines.postgres.requests import Operation
+from durastate._engines.sqlite.checkpoint_history import ChannelHistory
 from durastate.checkpoint.base import (
     CheckpointerBase,
     PreparedCheckpoint,
@@ -119,3 +121,9 @@ def prune(
 
 def sweep(schema: str | None) -> Operation[int]:
     return sweep_operation(schema)
+
+
+def delta_history(
+    schema: str | None, config: RunnableConfig, channels: Sequence[str]
+) -> Operation[dict[str, ChannelHistory]]:
+    return history_operation(config, channels, schema)

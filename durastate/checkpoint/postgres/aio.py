@@ -12,6 +12,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg import AsyncConnection, AsyncPipeline
@@ -23,6 +24,7 @@ from durastate._engines.postgres.schema import CHECKPOINTS
 from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
 from durastate.checkpoint.flavours import AsyncCheckpointer
 from durastate.checkpoint.postgres import _core
+from durastate.checkpoint.sqlite._core import decode_history
 from durastate.errors import InvalidInputError
 
 
@@ -178,6 +180,21 @@ class AsyncPostgresSaver(AsyncCheckpointer):
 
     async def asweep_ttl(self) -> int:
         return await self._db.run(_core.sweep(self.schema))
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """The writes and nearest stored value of delta channels, in one query."""
+        if not channels:
+            return {}
+        raw = await self._db.run(_core.delta_history(self.schema, config, channels))
+        return decode_history(self, raw)
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        coro = self.aget_delta_channel_history(config=config, channels=channels)
+        return self._sync(coro)  # type: ignore[no-any-return]
 
 
 __all__ = ["AsyncPostgresSaver"]
