@@ -11,6 +11,7 @@ from typing import NoReturn
 import click
 
 from durastate import __version__
+from durastate.cli.cmd_copy import copy
 from durastate.cli.cmd_demo import demo
 from durastate.cli.cmd_setup import setup
 from durastate.connect import QUERY_PARAMETERS, redact, url_secrets
@@ -45,8 +46,9 @@ URL query parameters:
 \b
 Exit status:
   0    success
-  1    failure (a backend is unreachable or refused the operation, a demo phase
-       cannot run in the thread's current state, ...)
+  1    failure (a backend is unreachable or refused the operation, a copy found
+       a destination holding different data, a verification found differences,
+       a demo phase cannot run in the thread's current state, ...)
   2    usage error (unknown command or option, malformed URL, unknown scheme)
   130  interrupted (Ctrl-C)
 """
@@ -78,6 +80,7 @@ def cli() -> None:
     PostgreSQL and Redis."""
 
 
+cli.add_command(copy)
 cli.add_command(demo)
 cli.add_command(setup)
 

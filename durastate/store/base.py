@@ -11,10 +11,10 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from langgraph.store.base import (
@@ -37,6 +37,9 @@ from durastate.errors import InvalidInputError
 from durastate.store.filters import Condition, compile_filter, matches
 from durastate.store.index import IndexSettings, parse_index
 from durastate.store.vectors import Matrix, as_matrix, scores, top_k
+
+if TYPE_CHECKING:
+    from durastate.store.transfer import ExportedItem
 
 Namespace = tuple[str, ...]
 
@@ -475,6 +478,29 @@ class StoreBase(BaseStore):
             if search.query is not None:
                 search.query_vector = by_query[search.query]
         return batch
+
+    def export_items(
+        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
+    ) -> Iterator[ExportedItem]:
+        """Every live item at or under ``namespace_prefix``, exactly as stored.
+
+        Items come ordered by namespace (label by label, by code point), then key, with
+        their ``created_at`` / ``updated_at``, expiry, TTL and vectors; the engine reads
+        ``batch_size`` items at a time, so memory stays flat. For moving data between
+        backends (``durastate copy``); ``import_items`` writes them back.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot export items")
+        yield  # pragma: no cover
+
+    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
+        """Write exported items exactly: timestamps, expiry and TTL kept, not refreshed.
+
+        An item with the same namespace and key is replaced. Vectors are re-used when
+        the item has some and this store has no index or one of the same dimensions
+        (unless ``reembed``); otherwise this store's index embeds the item's fields.
+        Answers how many items were written.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot import items")
 
     def embed_sync(self, batch: PreparedBatch) -> PreparedBatch:
         settings = self.index_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,12 @@ from durastate.store.base import (
     make_search_item,
     rank_items,
     select_namespaces,
+)
+from durastate.store.transfer import (
+    ExportedItem,
+    ExportedVector,
+    import_expiry,
+    plan_import,
 )
 
 
@@ -129,6 +135,58 @@ class InMemoryStore(SyncStore):
                     vectors=vectors,
                 )
         return assemble(batch, answers)
+
+    def export_items(
+        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
+    ) -> Iterator[ExportedItem]:
+        n = len(namespace_prefix)
+        with self.data.lock:
+            keys = sorted(
+                (ns, key)
+                for ns, members in self.data.items.items()
+                if ns[:n] == namespace_prefix
+                for key in members
+            )
+        for ns, key in keys:
+            now = time.time()
+            with self.data.lock:
+                item = self._live(ns, key, now)
+                if item is None:
+                    continue
+                vectors = (
+                    ()
+                    if item.vectors is None
+                    else tuple(ExportedVector("", row.copy()) for row in item.vectors)
+                )
+                exported = ExportedItem(
+                    ns,
+                    key,
+                    _copy(item.value),
+                    item.created_at,
+                    item.updated_at,
+                    item.expires_at,
+                    item.ttl_minutes,
+                    vectors,
+                )
+            yield exported
+
+    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
+        plan = plan_import(self, items, reembed=reembed)
+        self.embed_sync(plan.batch)
+        with self.data.lock:
+            for item, put in plan.items:
+                vectors = np.stack([e.vector for e in put.embeddings]) if put.embeddings else None
+                self.data.items.setdefault(put.namespace, {})[put.key] = StoredItem(
+                    namespace=put.namespace,
+                    key=put.key,
+                    value=put.value or {},
+                    created_at=float(item.created_at),
+                    updated_at=float(item.updated_at),
+                    expires_at=import_expiry(item),
+                    ttl_minutes=put.ttl_minutes,
+                    vectors=vectors,
+                )
+        return len(plan.items)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         # Memory work never waits on I/O: only the embedding calls are awaited.

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,9 +24,11 @@ from durastate._engines.sqlite.migrations import version_operation
 from durastate._engines.sqlite.schema import STORE
 from durastate._engines.sqlite.store_ops import StoreContext, batch_plan, sweep_plan
 from durastate._engines.sqlite.store_rows import Deserializer
+from durastate._engines.sqlite.store_transfer import Cursor, export_page_operation, import_plan
 from durastate._engines.sqlite.store_vectors import VectorIndex
-from durastate.store.base import PreparedBatch, SyncStore
+from durastate.store.base import Namespace, PreparedBatch, SyncStore
 from durastate.store.sqlite.aio import AsyncSqliteStore
+from durastate.store.transfer import ExportedItem, plan_import
 
 
 class SqliteStore(SyncStore):
@@ -106,6 +109,25 @@ class SqliteStore(SyncStore):
 
     def sweep_ttl(self) -> int:
         return self._db.run_plan(sweep_plan())
+
+    def export_items(
+        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
+    ) -> Iterator[ExportedItem]:
+        after: Cursor = None
+        deserializer = self._context.deserializer
+        while True:
+            op = export_page_operation(
+                namespace_prefix, after, batch_size, time.time(), deserializer
+            )
+            items, after = self._db.run(op)
+            yield from items
+            if after is None or len(items) < batch_size:
+                return
+
+    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
+        plan = plan_import(self, items, reembed=reembed)
+        self.embed_sync(plan.batch)
+        return self._db.run_plan(import_plan(plan))
 
 
 __all__ = ["AsyncSqliteStore", "SqliteStore"]

@@ -1,0 +1,68 @@
+"""Where data comes from and goes to: a backend's saver and store, read by public API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
+
+from durastate.migrate.checkpoints import Checkpoints
+from durastate.migrate.items import read_items
+from durastate.migrate.options import Selection
+from durastate.migrate.report import CopyReport
+from durastate.migrate.threads import checkpoint_keys, iter_checkpoints, thread_ids
+from durastate.store.transfer import ExportedItem
+
+
+class Source(Protocol):
+    """Anything ``copy_data`` reads: a backend, or an archive being imported."""
+
+    def threads(
+        self, selection: Selection, report: CopyReport
+    ) -> Iterator[tuple[str, Checkpoints]]:
+        """Each selected thread with a re-iterable reader of its checkpoints."""
+        ...
+
+    def items(
+        self, prefix: tuple[str, ...], batch_size: int, report: CopyReport
+    ) -> Iterator[ExportedItem]:
+        """The live store items at or under ``prefix``."""
+        ...
+
+
+@dataclass
+class BackendSide:
+    """A backend's checkpointer and store (either may be None: nothing of that kind)."""
+
+    saver: BaseCheckpointSaver[Any] | None
+    store: BaseStore | None
+
+    def threads(
+        self, selection: Selection, report: CopyReport
+    ) -> Iterator[tuple[str, Checkpoints]]:
+        saver = self.saver
+        if saver is None:
+            return
+        if selection.thread_ids:
+            wanted: Iterator[str] = iter(dict.fromkeys(selection.thread_ids))
+        else:
+            wanted = thread_ids(saver)
+        for tid in wanted:
+            if selection.thread_ids and not checkpoint_keys(saver, tid):
+                report.warn(f"thread {tid!r} has no checkpoints in the source")
+                continue
+            yield tid, _reader(saver, tid)
+
+    def items(
+        self, prefix: tuple[str, ...], batch_size: int, report: CopyReport
+    ) -> Iterator[ExportedItem]:
+        if self.store is None:
+            return iter(())
+        return read_items(self.store, prefix, batch_size, report)
+
+
+def _reader(saver: BaseCheckpointSaver[Any], thread_id: str) -> Checkpoints:
+    return lambda: iter_checkpoints(saver, thread_id)
