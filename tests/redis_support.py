@@ -19,24 +19,27 @@ def server_fixture_name(server: str) -> str:
     return server.replace("-", "_") + "_url"
 
 
-def delete_prefix(url: str, prefix: str) -> int:
-    """Delete every key under ``prefix`` on the server (every node of a cluster)."""
-    driver = SyncDriver.open(url)
-    try:
-        keys = driver.execute(Scan(Layout(prefix).everything()))
-        if keys:
-            driver.execute(Pipe(tuple(Cmd(("DEL", k)) for k in keys)))
-        return len(keys)
-    finally:
-        driver.close()
+_DRIVERS: dict[str, SyncDriver] = {}
+
+
+def admin(url: str) -> SyncDriver:
+    """One blocking client per server for the whole session (cleanup and inspection)."""
+    if url not in _DRIVERS:
+        _DRIVERS[url] = SyncDriver.open(url)
+    return _DRIVERS[url]
 
 
 def keys_under(url: str, prefix: str) -> list[bytes]:
-    driver = SyncDriver.open(url)
-    try:
-        return sorted(driver.execute(Scan(Layout(prefix).everything())))
-    finally:
-        driver.close()
+    """Every key under ``prefix`` on the server (every node of a cluster)."""
+    return sorted(admin(url).execute(Scan(Layout(prefix).everything())))
+
+
+def delete_prefix(url: str, prefix: str) -> int:
+    """Delete every key under ``prefix``; answers how many there were."""
+    keys = keys_under(url, prefix)
+    if keys:
+        admin(url).execute(Pipe(tuple(Cmd(("DEL", k)) for k in keys)))
+    return len(keys)
 
 
 @pytest.fixture

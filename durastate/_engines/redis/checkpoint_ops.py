@@ -227,8 +227,7 @@ def list_body(layout: Layout, q: ListQuery, fresh: Freshness) -> Body[list[Store
         return []
     if q.thread_id is not None:
         return (yield from _thread_list(layout, q.thread_id, q, fresh.read))
-    members = yield Cmd(("SMEMBERS", layout.threads))
-    threads = sorted(_text(m) for m in members)
+    threads = yield from _registered(layout)
     per_thread = yield from gather([_thread_list(layout, t, q, 0) for t in threads])
     found = [s for rows in per_thread for s in rows]
     found.sort(key=lambda s: s.checkpoint_id, reverse=True)
@@ -245,20 +244,30 @@ def delete_threads_body(layout: Layout, thread_ids: Sequence[str]) -> Body[None]
     yield Pipe((*calls, Cmd(("SREM", layout.threads, *thread_ids))))
 
 
-def _forget(layout: Layout, thread_ids: Sequence[str]) -> Body[None]:
-    """Drop threads that no longer exist from the registry (re-adding any revived meanwhile)."""
+def _forget(layout: Layout, thread_ids: Sequence[str]) -> Body[int]:
+    """Drop threads that no longer exist from the registry; answers how many stayed gone.
+
+    A thread written again between the check and the removal is put back.
+    """
     if not thread_ids:
-        return
+        return 0
     yield Cmd(("SREM", layout.threads, *thread_ids))
     alive = yield Pipe(tuple(Cmd(("EXISTS", layout.thread(t).namespaces)) for t in thread_ids))
     revived = [t for t, n in zip(thread_ids, alive, strict=True) if int(n)]
     if revived:
         yield Cmd(("SADD", layout.threads, *revived))
+    return len(thread_ids) - len(revived)
 
 
 def _registered(layout: Layout) -> Body[list[str]]:
-    members = yield Cmd(("SMEMBERS", layout.threads))
-    return sorted(_text(m) for m in members)
+    """Every registered thread id, read with ``SSCAN`` in pages (sorted)."""
+    found: set[str] = set()
+    cursor: Any = 0
+    while True:
+        cursor, members = yield Cmd(("SSCAN", layout.threads, cursor, "COUNT", 1000))
+        found.update(_text(m) for m in members)
+        if int(cursor) == 0:
+            return sorted(found)
 
 
 def delete_runs_body(layout: Layout, run_ids: Sequence[str]) -> Body[None]:
@@ -331,5 +340,4 @@ def sweep_body(layout: Layout) -> Body[int]:
         return 0
     alive = yield Pipe(tuple(Cmd(("EXISTS", layout.thread(t).namespaces)) for t in threads))
     gone = [t for t, n in zip(threads, alive, strict=True) if not int(n)]
-    yield from _forget(layout, gone)
-    return len(gone)
+    return (yield from _forget(layout, gone))
