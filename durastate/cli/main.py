@@ -11,6 +11,7 @@ from typing import NoReturn
 import click
 
 from durastate import __version__
+from durastate.cli.cmd_archive import export_command, import_command
 from durastate.cli.cmd_copy import copy
 from durastate.cli.cmd_demo import demo
 from durastate.cli.cmd_setup import setup
@@ -81,6 +82,8 @@ def cli() -> None:
 
 
 cli.add_command(copy)
+cli.add_command(export_command)
+cli.add_command(import_command)
 cli.add_command(demo)
 cli.add_command(setup)
 

@@ -1,0 +1,175 @@
+"""Exporting a source into a durastate archive, and reading an archive back as a source."""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import ormsgpack
+from langgraph.checkpoint.base import CheckpointTuple
+
+from durastate.migrate.archive_format import (
+    RecordWriter,
+    checkpoint_from_record,
+    checkpoint_record,
+    header,
+    item_from_record,
+    item_record,
+    read_header,
+    read_records,
+)
+from durastate.migrate.checkpoints import Checkpoints
+from durastate.migrate.options import CopyOptions, Selection
+from durastate.migrate.progress import progress_bar
+from durastate.migrate.report import CopyReport
+from durastate.migrate.sides import Source
+from durastate.serde import default_serializer
+from durastate.store.transfer import ExportedItem
+
+_LENGTH = struct.Struct(">I")
+SPOOL_BYTES = 16 * 1024 * 1024
+"""A thread's records are held in memory up to this size while importing, then on disk."""
+
+
+@dataclass
+class ArchiveReport:
+    """What an export wrote."""
+
+    threads: int = 0
+    checkpoints: int = 0
+    writes: int = 0
+    items: int = 0
+    bytes: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def export_archive(
+    source: Source, path: Path, options: CopyOptions, about: dict[str, Any]
+) -> tuple[ArchiveReport, CopyReport]:
+    """Write the selection into ``path`` (atomically: a failed export leaves no file)."""
+    serde = default_serializer()
+    written = ArchiveReport()
+    notes = CopyReport()
+    selection = options.selection
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            out = RecordWriter(raw)
+            out.write(header(**about))
+            if selection.checkpoints:
+                with progress_bar(options.progress, "threads", "thread") as bar:
+                    for thread_id, reader in source.threads(selection, notes):
+                        out.write({"type": "thread", "thread_id": thread_id})
+                        written.threads += 1
+                        for tup in reader():
+                            out.write(checkpoint_record(thread_id, tup, serde))
+                            written.checkpoints += 1
+                            written.writes += len(tup.pending_writes or ())
+                        bar.update()
+            if selection.store:
+                with progress_bar(options.progress, "items", "item") as bar:
+                    for prefix in selection.prefixes():
+                        for item in source.items(prefix, options.batch_size, notes):
+                            out.write(item_record(item))
+                            written.items += 1
+                            bar.update()
+            out.write(
+                {
+                    "type": "end",
+                    "threads": written.threads,
+                    "checkpoints": written.checkpoints,
+                    "items": written.items,
+                }
+            )
+            out.close()
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.unlink(partial)
+        raise
+    written.bytes = path.stat().st_size
+    return written, notes
+
+
+class _Spool:
+    """One thread's checkpoint records, re-readable (memory, then a temporary file)."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+
+    def add(self, record: dict[str, Any]) -> None:
+        data = ormsgpack.packb(record)
+        self._file.write(_LENGTH.pack(len(data)))
+        self._file.write(data)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        self._file.seek(0)
+        while raw := self._file.read(_LENGTH.size):
+            yield ormsgpack.unpackb(self._file.read(_LENGTH.unpack(raw)[0]))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class ArchiveSource:
+    """An archive file read as a ``Source`` (for ``durastate import``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.header = read_header(path)
+        self._serde = default_serializer()
+
+    def _reader(self, spool: _Spool) -> Checkpoints:
+        def read() -> Iterator[CheckpointTuple]:
+            for record in spool.records():
+                yield checkpoint_from_record(record, self._serde)
+
+        return read
+
+    def threads(
+        self, selection: Selection, report: CopyReport
+    ) -> Iterator[tuple[str, Checkpoints]]:
+        wanted = set(selection.thread_ids)
+        found: set[str] = set()
+        current: str | None = None
+        spool: _Spool | None = None
+        for record in read_records(self.path):
+            kind = record["type"]
+            if kind == "checkpoint":
+                if spool is not None and record.get("thread_id") == current:
+                    spool.add(record)
+                continue
+            if spool is not None and current is not None:
+                try:
+                    yield current, self._reader(spool)
+                finally:
+                    spool.close()
+                spool = None
+            if kind != "thread":
+                break
+            current = str(record["thread_id"])
+            if not wanted or current in wanted:
+                found.add(current)
+                spool = _Spool()
+        if spool is not None and current is not None:
+            try:
+                yield current, self._reader(spool)
+            finally:
+                spool.close()
+        for missing in sorted(wanted - found):
+            report.warn(f"thread {missing!r} is not in the archive")
+
+    def items(
+        self, prefix: tuple[str, ...], batch_size: int, report: CopyReport
+    ) -> Iterator[ExportedItem]:
+        n = len(prefix)
+        for record in read_records(self.path):
+            if record["type"] == "item" and tuple(record["namespace"][:n]) == prefix:
+                yield item_from_record(record)
