@@ -335,6 +335,79 @@ def test_async_saver_on_a_caller_connection(postgres_url: str, schemas: Schemas)
     asyncio.run(main())
 
 
+# --- Broken connections ------------------------------------------------------------------
+
+
+def _terminate(postgres_url: str, application_name: str) -> int:
+    """End every server backend of connections named ``application_name``."""
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (application_name,),
+        ).fetchall()
+    return len(rows)
+
+
+def _killing_graph(kill: Any) -> Any:
+    """Three steps; the second one terminates the saver's connections mid-run."""
+
+    def step(state: _Count) -> dict[str, Any]:
+        if state["n"] == 1:
+            assert kill() >= 1
+        return {"n": state["n"] + 1, "log": [*state["log"], f"step {state['n']}"]}
+
+    builder = StateGraph(_Count)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", lambda s: END if s["n"] >= 3 else "step")
+    return builder
+
+
+def test_terminated_connections_are_replaced_and_the_run_completes(
+    postgres_url: str, schemas: Schemas
+) -> None:
+    """``pg_terminate_backend`` on every pooled connection during a run: the next calls run
+    again on fresh connections, the run finishes, and its history holds each step once."""
+    name = f"durastate-test-{schemas.new()}"
+    pool = {"min_size": 2, "max_size": 2, "kwargs": {"application_name": name}}
+    with PostgresSaver.from_conn_string(
+        postgres_url, schema=schemas.new(), pool_config=pool
+    ) as saver:
+        graph = _killing_graph(lambda: _terminate(postgres_url, name)).compile(checkpointer=saver)
+        out = graph.invoke({"n": 0, "log": []}, _config("t1"))
+        assert out["log"] == ["step 0", "step 1", "step 2"]
+        history = list(graph.get_state_history(_config("t1")))
+        assert [h.metadata["step"] for h in history] == [3, 2, 1, 0, -1]
+        assert _terminate(postgres_url, name) >= 1
+        assert graph.invoke(None, _config("t1"))["n"] == 3  # resumes from the last checkpoint
+
+
+async def test_async_terminated_connections_are_replaced_and_the_run_completes(
+    postgres_url: str, schemas: Schemas
+) -> None:
+    name = f"durastate-test-{schemas.new()}"
+    pool = {"min_size": 2, "max_size": 2, "kwargs": {"application_name": name}}
+    async with AsyncPostgresSaver.from_conn_string(
+        postgres_url, schema=schemas.new(), pool_config=pool
+    ) as saver:
+        graph = _killing_graph(lambda: _terminate(postgres_url, name)).compile(checkpointer=saver)
+        out = await graph.ainvoke({"n": 0, "log": []}, _config("t1"))
+        assert out["log"] == ["step 0", "step 1", "step 2"]
+        history = [h async for h in graph.aget_state_history(_config("t1"))]
+        assert [h.metadata["step"] for h in history] == [3, 2, 1, 0, -1]
+
+
+def test_a_terminated_caller_connection_raises(postgres_url: str, schemas: Schemas) -> None:
+    """The caller's own connection is not replaced behind its back: the error reaches it."""
+    name = f"durastate-test-{schemas.new()}"
+    with psycopg.connect(postgres_url, autocommit=True, application_name=name) as conn:
+        saver = PostgresSaver(conn, schema=schemas.new())
+        _put(saver, _config("t1"), {"n": 1}, {})
+        assert _terminate(postgres_url, name) == 1
+        with pytest.raises(psycopg.OperationalError):
+            saver.get_tuple(_config("t1"))
+
+
 # --- No saver-wide lock on a pool ---------------------------------------------------------
 
 

@@ -9,17 +9,25 @@ when the caller already has a transaction open, so its work commits with the cal
 Prepared statements are off by default (``prepare_threshold=None``), which works behind
 PgBouncer in transaction mode; an int turns on psycopg's preparing after that many runs
 for connections the backend opens.
+
+On a pool, an operation whose connection breaks (the server restarted, the backend was
+terminated) runs again from the start on another connection, and so does one that met a
+serialization failure or a deadlock; every operation is idempotent (upserts keyed by
+checkpoint id, task and index; deletes), so a retry never stores anything twice. A
+single connection of the caller's is never replaced: its errors reach the caller.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
-from psycopg import AsyncConnection, Connection
+from psycopg import AsyncConnection, Connection, errors
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -73,6 +81,23 @@ def _not_ready(component: Component, version: int) -> SchemaVersionError:
     )
 
 
+RETRYABLE_STATES = frozenset({"40001", "40P01"})
+"""Serialization failure and deadlock: the transaction can simply run again."""
+
+
+def retry_delay(
+    exc: BaseException, conn: Connection[Any] | AsyncConnection[Any], attempt: int, limit: int
+) -> float | None:
+    """Seconds to wait before running an operation again, or None to give up and raise."""
+    if attempt >= limit or not isinstance(exc, errors.OperationalError):
+        return None
+    if conn.broken or conn.closed:
+        return 0.0 if attempt == 0 else min(0.002 * 2.0**attempt, 0.2)
+    if getattr(exc, "sqlstate", None) in RETRYABLE_STATES:
+        return 0.002 * 2.0**attempt * (0.5 + random.random())
+    return None
+
+
 class _Settings:
     def __init__(self, schema: str | None, prepare_threshold: int | None, auto_setup: bool) -> None:
         self.schema = check_schema(schema)
@@ -80,6 +105,8 @@ class _Settings:
         self.prepare: bool | None = False if self.threshold is None else None
         self.auto_setup = bool(auto_setup)
         self.ready: set[str] = set()
+        self.retries = 0
+        """How many times an operation runs again after a broken connection (pools only)."""
 
 
 class SyncDatabase(_Settings):
@@ -107,6 +134,8 @@ class SyncDatabase(_Settings):
             self.owned = True
         elif isinstance(source, ConnectionPool):
             self.pool = source
+        if self.pool is not None:
+            self.retries = self.pool.max_size + 3
         elif isinstance(source, Connection):
             self.conn = source
         elif isinstance(source, (AsyncConnection, AsyncConnectionPool)):
@@ -135,7 +164,12 @@ class SyncDatabase(_Settings):
         prepare = self.prepare
 
         def execute(req: Request) -> Any:
-            cur.execute(req.sql, req.params, prepare=prepare, binary=req.params is not None)
+            cur.execute(
+                req.sql,
+                req.params,
+                prepare=prepare if req.params is not None else False,
+                binary=req.params is not None,
+            )
             if isinstance(req, Rows):
                 return cur.fetchall()
             assert isinstance(req, Run)
@@ -150,8 +184,18 @@ class SyncDatabase(_Settings):
             cur.close()
 
     def _direct(self, op: Operation[T]) -> T:
-        with self.connection() as conn:
-            return self._run_on(conn, op)
+        attempt = 0
+        while True:
+            with self.connection() as conn:
+                try:
+                    return self._run_on(conn, op)
+                except Exception as exc:
+                    delay = retry_delay(exc, conn, attempt, self.retries)
+                    if delay is None:
+                        raise
+            attempt += 1
+            if delay:
+                time.sleep(delay)
 
     def setup(self, component: Component) -> int:
         """Create or upgrade a component's tables now."""
@@ -215,6 +259,8 @@ class AsyncDatabase(_Settings):
             self._opened = False
         elif isinstance(source, AsyncConnectionPool):
             self.pool = source
+        if self.pool is not None:
+            self.retries = self.pool.max_size + 3
         elif isinstance(source, AsyncConnection):
             self.conn = source
         elif isinstance(source, (Connection, ConnectionPool)):
@@ -255,7 +301,12 @@ class AsyncDatabase(_Settings):
         prepare = self.prepare
 
         async def execute(req: Request) -> Any:
-            await cur.execute(req.sql, req.params, prepare=prepare, binary=req.params is not None)
+            await cur.execute(
+                req.sql,
+                req.params,
+                prepare=prepare if req.params is not None else False,
+                binary=req.params is not None,
+            )
             if isinstance(req, Rows):
                 return await cur.fetchall()
             assert isinstance(req, Run)
@@ -270,8 +321,18 @@ class AsyncDatabase(_Settings):
             await cur.close()
 
     async def _direct(self, op: Operation[T]) -> T:
-        async with self.connection() as conn:
-            return await self._run_on(conn, op)
+        attempt = 0
+        while True:
+            async with self.connection() as conn:
+                try:
+                    return await self._run_on(conn, op)
+                except Exception as exc:
+                    delay = retry_delay(exc, conn, attempt, self.retries)
+                    if delay is None:
+                        raise
+            attempt += 1
+            if delay:
+                await asyncio.sleep(delay)
 
     async def setup(self, component: Component) -> int:
         async with self._setup_lock:
