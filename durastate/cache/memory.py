@@ -79,6 +79,12 @@ class InMemoryCache(CacheBase[ValueT]):
                 del self._entries[k]
         return len(dead)
 
+    def count_entries(self) -> int:
+        """How many live (unexpired) entries the cache holds."""
+        now = time.time()
+        with self._lock:
+            return sum(1 for _, exp in self._entries.values() if exp is None or exp > now)
+
     async def aread(
         self, keys: Sequence[tuple[str, str]], now: float
     ) -> dict[tuple[str, str], Blob]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from durastate._engines.sqlite.cache_ops import (
     clear_plan,
+    count_operation,
     read_operation,
     sweep_plan,
     write_operation,
@@ -101,6 +103,10 @@ class SqliteCache(CacheBase[ValueT]):
 
     def sweep_ttl(self) -> int:
         return self._db.run_plan(sweep_plan())
+
+    def count_entries(self) -> int:
+        """How many live (unexpired) entries the cache holds."""
+        return self._db.run(count_operation(time.time()))
 
 
 __all__ = ["SqliteCache"]

@@ -14,7 +14,9 @@ from durastate import __version__
 from durastate.cli.cmd_archive import export_command, import_command
 from durastate.cli.cmd_copy import copy
 from durastate.cli.cmd_demo import demo
+from durastate.cli.cmd_maintain import prune, sweep
 from durastate.cli.cmd_setup import setup
+from durastate.cli.cmd_status import status
 from durastate.connect import QUERY_PARAMETERS, redact, url_secrets
 from durastate.errors import DurastateError
 
@@ -86,6 +88,9 @@ cli.add_command(export_command)
 cli.add_command(import_command)
 cli.add_command(demo)
 cli.add_command(setup)
+cli.add_command(status)
+cli.add_command(prune)
+cli.add_command(sweep)
 
 
 def _secrets(args: Sequence[str]) -> list[str]:

@@ -76,6 +76,19 @@ def clear_plan(ns_texts: Sequence[str] | None) -> Plan[int]:
     return int(removed)
 
 
+def count_operation(now: float) -> Operation[int]:
+    """How many live entries the cache holds."""
+
+    def body() -> Body[int]:
+        rows = yield Rows(
+            "SELECT count(*) FROM durastate_cache WHERE expires_at IS NULL OR expires_at > ?",
+            (now,),
+        )
+        return int(rows[0][0])
+
+    return Operation("auto", body, (CACHE,))
+
+
 def sweep_plan() -> Plan[int]:
     """Delete expired entries; answers how many."""
 
