@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of durastate against the official LangGraph backends."""

@@ -1,0 +1,1 @@
+"""The workloads, each run identically on both implementations of an engine."""
