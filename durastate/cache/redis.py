@@ -55,6 +55,7 @@ class RedisCache(CacheBase[ValueT]):
         connection_args: dict[str, Any] | None = None,
         key_prefix: str = DEFAULT_PREFIX,
         serde: SerializerProtocol | None = None,
+        cluster: bool | None = None,
     ) -> None:
         super().__init__(serde=serde)
         self.layout = Layout(key_prefix)
@@ -68,8 +69,8 @@ class RedisCache(CacheBase[ValueT]):
             self._async = AsyncDriver.open(source)
             self._loop = main_thread_loop()
         elif isinstance(source, str):
-            self._sync = SyncDriver.open(source, connection_args)
-            self._async = AsyncDriver.open(source, connection_args)
+            self._sync = SyncDriver.open(source, connection_args, cluster=cluster)
+            self._async = AsyncDriver.open(source, connection_args, cluster=cluster)
         else:
             self._sync = SyncDriver.open(source)
 
@@ -81,9 +82,16 @@ class RedisCache(CacheBase[ValueT]):
         key_prefix: str = DEFAULT_PREFIX,
         serde: SerializerProtocol | None = None,
         connection_args: dict[str, Any] | None = None,
+        cluster: bool | None = None,
     ) -> RedisCache[Any]:
         """A cache on a URL; use it as ``with`` or ``async with`` to close it on exit."""
-        return cls(redis_url, key_prefix=key_prefix, serde=serde, connection_args=connection_args)
+        return cls(
+            redis_url,
+            key_prefix=key_prefix,
+            serde=serde,
+            connection_args=connection_args,
+            cluster=cluster,
+        )
 
     def __enter__(self) -> RedisCache[ValueT]:
         return self

@@ -63,7 +63,17 @@ class SyncDriver:
         self.is_cluster = isinstance(client, RedisCluster)
 
     @classmethod
-    def open(cls, source: SyncSource, connection_args: dict[str, Any] | None = None) -> SyncDriver:
+    def open(
+        cls,
+        source: SyncSource,
+        connection_args: dict[str, Any] | None = None,
+        *,
+        cluster: bool | None = None,
+    ) -> SyncDriver:
+        """A driver on a caller's client, or on a new one for a URL.
+
+        ``cluster``: None asks the server whether it is a cluster; True or False says so.
+        """
         if isinstance(source, (redis.Redis, RedisCluster)):
             return cls(source, owned=False)
         if isinstance(source, (aredis.Redis, AsyncRedisCluster)):
@@ -74,15 +84,18 @@ class SyncDriver:
         if not isinstance(source, str):
             raise InvalidInputError(f"expected a Redis URL or client, got {type(source).__name__}")
         args = dict(connection_args or {})
-        client = redis.Redis.from_url(source, **args)
-        try:
-            cluster = _is_cluster_info(client.info("cluster"))
-        except BaseException:
-            client.close()
-            raise
         if cluster:
-            client.close()
             return cls(RedisCluster.from_url(source, **args), owned=True)
+        client = redis.Redis.from_url(source, **args)
+        if cluster is None:
+            try:
+                found = _is_cluster_info(client.info("cluster"))
+            except BaseException:
+                client.close()
+                raise
+            if found:
+                client.close()
+                return cls(RedisCluster.from_url(source, **args), owned=True)
         return cls(client, owned=True)
 
     def _call(self, call: Call) -> Any:
@@ -154,6 +167,7 @@ class AsyncDriver:
         *,
         url: str | None = None,
         connection_args: dict[str, Any] | None = None,
+        cluster: bool | None = None,
     ) -> None:
         if client is not None:
             _check_binary(client)
@@ -161,11 +175,16 @@ class AsyncDriver:
         self.url = url
         self.connection_args = dict(connection_args or {})
         self.owned = client is None
+        self.cluster = cluster
         self._lock: asyncio.Lock | None = None
 
     @classmethod
     def open(
-        cls, source: AsyncSource, connection_args: dict[str, Any] | None = None
+        cls,
+        source: AsyncSource,
+        connection_args: dict[str, Any] | None = None,
+        *,
+        cluster: bool | None = None,
     ) -> AsyncDriver:
         if isinstance(source, (aredis.Redis, AsyncRedisCluster)):
             return cls(source)
@@ -176,7 +195,7 @@ class AsyncDriver:
             )
         if not isinstance(source, str):
             raise InvalidInputError(f"expected a Redis URL or client, got {type(source).__name__}")
-        return cls(None, url=source, connection_args=connection_args)
+        return cls(None, url=source, connection_args=connection_args, cluster=cluster)
 
     @property
     def client(self) -> aredis.Redis | AsyncRedisCluster | None:
@@ -191,20 +210,26 @@ class AsyncDriver:
         async with self._lock:
             if self._client is None:
                 assert self.url is not None
-                client = aredis.Redis.from_url(self.url, **self.connection_args)
-                try:
-                    cluster = _is_cluster_info(await client.info("cluster"))
-                except BaseException:
-                    await client.aclose()
-                    raise
+                cluster = self.cluster
+                client: aredis.Redis | None = None
+                if not cluster:
+                    client = aredis.Redis.from_url(self.url, **self.connection_args)
+                if cluster is None and client is not None:
+                    try:
+                        cluster = _is_cluster_info(await client.info("cluster"))
+                    except BaseException:
+                        await client.aclose()
+                        raise
                 if cluster:
-                    await client.aclose()
+                    if client is not None:
+                        await client.aclose()
                     cluster_client = AsyncRedisCluster.from_url(self.url, **self.connection_args)
                     # Learn the slots once here rather than in every first concurrent call.
                     await cluster_client.initialize()
                     self._client = cluster_client
                 else:
                     self._client = client
+        assert self._client is not None
         return self._client
 
     async def _call(self, client: Any, call: Call) -> Any:

@@ -52,13 +52,14 @@ class RedisSaver(SyncCheckpointer):
         key_prefix: str = DEFAULT_PREFIX,
         serde: SerializerProtocol | None = None,
         ttl: CheckpointTTLConfig | None = None,
+        cluster: bool | None = None,
     ) -> None:
         super().__init__(serde=serde, ttl=ttl)
         self.layout = Layout(key_prefix)
         source = redis_client if redis_client is not None else redis_url
         if source is None:
             raise ValueError("RedisSaver needs a redis_url or a redis_client")
-        self._driver = SyncDriver.open(source, connection_args)
+        self._driver = SyncDriver.open(source, connection_args, cluster=cluster)
 
     @property
     def client(self) -> Any:
@@ -75,6 +76,7 @@ class RedisSaver(SyncCheckpointer):
         serde: SerializerProtocol | None = None,
         ttl: CheckpointTTLConfig | None = None,
         connection_args: dict[str, Any] | None = None,
+        cluster: bool | None = None,
     ) -> Iterator[RedisSaver]:
         """A saver on a ``redis://`` / ``rediss://`` URL, closed on exit."""
         saver = cls(
@@ -83,6 +85,7 @@ class RedisSaver(SyncCheckpointer):
             serde=serde,
             ttl=ttl,
             connection_args=connection_args,
+            cluster=cluster,
         )
         try:
             yield saver

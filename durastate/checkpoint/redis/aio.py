@@ -42,13 +42,14 @@ class AsyncRedisSaver(AsyncCheckpointer):
         key_prefix: str = DEFAULT_PREFIX,
         serde: SerializerProtocol | None = None,
         ttl: CheckpointTTLConfig | None = None,
+        cluster: bool | None = None,
     ) -> None:
         super().__init__(serde=serde, ttl=ttl)
         self.layout = Layout(key_prefix)
         source = redis_client if redis_client is not None else redis_url
         if source is None:
             raise ValueError("AsyncRedisSaver needs a redis_url or a redis_client")
-        self._driver = AsyncDriver.open(source, connection_args)
+        self._driver = AsyncDriver.open(source, connection_args, cluster=cluster)
         self.loop = main_thread_loop()
 
     @property
@@ -66,6 +67,7 @@ class AsyncRedisSaver(AsyncCheckpointer):
         serde: SerializerProtocol | None = None,
         ttl: CheckpointTTLConfig | None = None,
         connection_args: dict[str, Any] | None = None,
+        cluster: bool | None = None,
     ) -> AsyncIterator[AsyncRedisSaver]:
         """A saver on a ``redis://`` / ``rediss://`` URL, closed on exit."""
         saver = cls(
@@ -74,6 +76,7 @@ class AsyncRedisSaver(AsyncCheckpointer):
             serde=serde,
             ttl=ttl,
             connection_args=connection_args,
+            cluster=cluster,
         )
         try:
             yield saver

@@ -1,0 +1,344 @@
+"""Store batches on Redis: reads first (one script for all gets), then atomic writes.
+
+A batch's gets are one ``GET`` script call (one round trip, refreshing TTLs as asked);
+searches and namespace listings follow; then one pipeline carries the TTL refresh of what
+searches returned plus the puts and deletes, each chunk of items one script (atomic).
+Searches without a query merge the namespaces' recency sets page by page and filter with
+the reference evaluator, so a filter never truncates results.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.store.base import Result
+
+from durastate._engines.redis.requests import Body, Call, Cmd, Pipe
+from durastate._engines.redis.store_keys import (
+    Namespace,
+    StoreKeys,
+    lex_range,
+    namespace_tags,
+    ns_from_text,
+    ns_text,
+)
+from durastate._engines.redis.store_scripts import DELETE, GET, NAMESPACES, PUT, RECENT, REFRESH
+from durastate.errors import InvalidInputError
+from durastate.store.base import (
+    ListNamespacesRequest,
+    PreparedBatch,
+    PutRequest,
+    SearchRequest,
+    assemble,
+    literal_prefix,
+    make_item,
+    make_search_item,
+    select_namespaces,
+)
+from durastate.store.filters import matches
+from durastate.store.vectors import to_blob
+
+WRITE_CHUNK = 256
+"""Items per write script call (a call is atomic; chunks keep each one short)."""
+CLEAN_BATCH = 1000
+PAGE_MAX = 1024
+
+
+@dataclass(slots=True)
+class Row:
+    """One stored item as read back."""
+
+    namespace: Namespace
+    key: str
+    value: dict[str, Any]
+    created_at: float
+    updated_at: float
+    ttl_minutes: float | None
+    vector_count: int
+
+    def order(self) -> tuple[float, Namespace, str]:
+        return (-self.updated_at, self.namespace, self.key)
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def decode_row(namespace: Namespace, key: str, fields: Sequence[Any]) -> Row:
+    """A row from ``[value, created, updated, ttl or '', vector count]``."""
+    value, created, updated, ttl, count = fields
+    where = f"store item {namespace!r}/{key!r}"
+    try:
+        data = json.loads(_text(value))
+    except ValueError as exc:
+        raise InvalidInputError(f"{where}: stored value is not JSON: {exc}") from None
+    ttl_text = _text(ttl)
+    return Row(
+        namespace,
+        key,
+        data,
+        float(_text(created)),
+        float(_text(updated)),
+        float(ttl_text) if ttl_text else None,
+        int(count),
+    )
+
+
+def _check_text(text: str, what: str) -> None:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise InvalidInputError(f"{what} is not valid Unicode text (lone surrogate)") from None
+
+
+def check_batch(batch: PreparedBatch) -> None:
+    """Reject text Redis cannot carry as UTF-8 before anything runs."""
+    for get in batch.gets:
+        _check_text(get.key, f"key {get.key!r} in {get.namespace!r}")
+        _check_text(ns_text(get.namespace), f"namespace {get.namespace!r}")
+    for search in batch.searches:
+        _check_text(ns_text(search.namespace_prefix), f"namespace {search.namespace_prefix!r}")
+    for put in batch.puts:
+        where = f"{put.namespace!r}/{put.key!r}"
+        _check_text(ns_text(put.namespace), f"namespace {put.namespace!r}")
+        _check_text(put.key, f"key of {where}")
+        if put.value_json is not None:
+            _check_text(put.value_json, f"value of {where}")
+
+
+def get_body(
+    keys: StoreKeys, wanted: Sequence[tuple[Namespace, str, bool]]
+) -> Body[list[Row | None]]:
+    """The live items named (one script call), refreshing TTLs where asked."""
+    if not wanted:
+        return []
+    args: list[Any] = [keys.base]
+    for ns, key, refresh in wanted:
+        args += [ns_text(ns), key, "1" if refresh else "0"]
+    replies = yield Call(GET, (), tuple(args))
+    return [
+        None if not reply else decode_row(ns, key, reply)
+        for (ns, key, _), reply in zip(wanted, replies, strict=True)
+    ]
+
+
+def refresh_call(keys: StoreKeys, items: Sequence[tuple[Namespace, str]]) -> Call:
+    args: list[Any] = [keys.base]
+    for ns, key in items:
+        args += [ns_text(ns), key]
+    return Call(REFRESH, (), tuple(args))
+
+
+def namespaces_body(keys: StoreKeys, prefix: Sequence[str]) -> Body[list[Namespace]]:
+    """Namespaces holding live items that may start with ``prefix`` (labels not yet checked).
+
+    Expired items are dropped from the indexes first, in the same script as the listing.
+    """
+    low, high = lex_range(prefix)
+    while True:
+        reply = yield Call(NAMESPACES, (), (keys.base, low, high, CLEAN_BATCH))
+        if int(reply[0]):
+            return [ns_from_text(_text(m)) for m in reply[1]]
+
+
+def _under(namespace: Namespace, prefix: Namespace) -> bool:
+    return namespace[: len(prefix)] == prefix
+
+
+def namespaces_under_body(keys: StoreKeys, prefix: Namespace) -> Body[list[Namespace]]:
+    """Namespaces in the index that start with ``prefix`` (whole labels), without cleanup."""
+    low, high = lex_range(prefix)
+    members = yield Cmd(("ZRANGEBYLEX", keys.namespaces, low, high))
+    found = (ns_from_text(_text(m)) for m in members)
+    return [ns for ns in found if _under(ns, prefix)]
+
+
+@dataclass(slots=True)
+class _Stream:
+    """One namespace's recency set, read page by page."""
+
+    namespace: Namespace
+    start: int = 0
+    page: int = 0
+    done: bool = False
+
+
+def recency_body(
+    keys: StoreKeys, req: SearchRequest, count: int, *, unscored: bool = False
+) -> Body[list[Row]]:
+    """The first ``count`` live items under the prefix passing the filter, newest first.
+
+    Each namespace's recency set is read in pages (one pipeline per round for every
+    namespace that needs more) and merged; ``unscored`` keeps only items without vectors.
+    """
+    if count <= 0:
+        return []
+    namespaces = yield from namespaces_under_body(keys, req.namespace_prefix)
+    first = count if not req.conditions and not unscored else max(count, 64)
+    streams = [_Stream(ns, page=min(first, PAGE_MAX)) for ns in namespaces]
+    heap: list[tuple[tuple[float, Namespace, str], int, Row]] = []
+    buffered = [0] * len(streams)
+    out: list[Row] = []
+    while len(out) < count:
+        needy = [i for i, s in enumerate(streams) if not buffered[i] and not s.done]
+        if needy:
+            calls = tuple(
+                Call(
+                    RECENT,
+                    (),
+                    (
+                        keys.base,
+                        ns_text(streams[i].namespace),
+                        streams[i].start,
+                        streams[i].start + streams[i].page - 1,
+                    ),
+                )
+                for i in needy
+            )
+            replies = yield Pipe(calls)
+            for i, reply in zip(needy, replies, strict=True):
+                s = streams[i]
+                size = int(reply[0])
+                s.done = size < s.page
+                s.start += size
+                s.page = min(s.page * 2, PAGE_MAX)
+                for entry in reply[1:]:
+                    if len(entry) < 2:
+                        continue  # expired, not yet cleaned from the recency set
+                    row = decode_row(s.namespace, _text(entry[0]), entry[1:])
+                    if unscored and row.vector_count:
+                        continue
+                    if req.conditions and not matches(row.value, req.conditions):
+                        continue
+                    heapq.heappush(heap, (row.order(), i, row))
+                    buffered[i] += 1
+            continue
+        if not heap:
+            break
+        _, i, row = heapq.heappop(heap)
+        buffered[i] -= 1
+        out.append(row)
+    return out
+
+
+def _put_args(keys: StoreKeys, put: PutRequest, now: float) -> list[Any]:
+    """The ``PUT`` script arguments of one item (timestamps: this batch's time)."""
+    return item_args(put, created=None, updated=now, expires_at=None)
+
+
+def item_args(
+    put: PutRequest, *, created: float | None, updated: float, expires_at: float | None
+) -> list[Any]:
+    """``PUT`` arguments; ``created=None`` keeps a live item's ``created_at``."""
+    args: list[Any] = [
+        ns_text(put.namespace),
+        put.key,
+        put.value_json,
+        "" if created is None else repr(float(created)),
+        repr(float(updated)),
+        repr(-float(updated)),
+        "" if put.ttl_minutes is None else repr(float(put.ttl_minutes)),
+        "" if expires_at is None else str(int(expires_at * 1000)),
+        len(put.embeddings),
+        namespace_tags(put.namespace) if put.embeddings else "",
+    ]
+    for e in put.embeddings:
+        args += [e.path, to_blob(e.vector)]
+    return args
+
+
+def write_calls(keys: StoreKeys, puts: Sequence[PutRequest], now: float) -> list[Call]:
+    """Script calls writing and deleting ``puts``, a chunk of items per (atomic) call."""
+    calls: list[Call] = []
+    deletes = [p for p in puts if p.value is None]
+    upserts = [p for p in puts if p.value is not None]
+    for start in range(0, len(deletes), WRITE_CHUNK):
+        args: list[Any] = [keys.base]
+        for p in deletes[start : start + WRITE_CHUNK]:
+            args += [ns_text(p.namespace), p.key]
+        calls.append(Call(DELETE, (), tuple(args)))
+    for start in range(0, len(upserts), WRITE_CHUNK):
+        args = [keys.base]
+        for p in upserts[start : start + WRITE_CHUNK]:
+            args += _put_args(keys, p, now)
+        calls.append(Call(PUT, (), tuple(args)))
+    return calls
+
+
+SearchBody = Any
+"""A callable (keys, request) -> Body[list[tuple[Row, float | None]]] for queried searches."""
+
+
+def plain_search_body(keys: StoreKeys, req: SearchRequest) -> Body[list[tuple[Row, float | None]]]:
+    rows = yield from recency_body(keys, req, req.offset + req.limit)
+    return [(row, None) for row in rows[req.offset :]]
+
+
+def _list_body(keys: StoreKeys, req: ListNamespacesRequest) -> Body[list[Namespace]]:
+    found = yield from namespaces_body(keys, literal_prefix(req.prefix))
+    return select_namespaces(found, req)
+
+
+def batch_body(
+    keys: StoreKeys, batch: PreparedBatch, vector_search: SearchBody | None
+) -> Body[list[Result]]:
+    """Answer a prepared batch (embeddings already computed).
+
+    ``vector_search`` answers searches that carry a query vector (None: the store has no
+    index, so queries are ignored).
+    """
+    check_batch(batch)
+    answers: dict[int, Result] = {}
+    refresh: dict[tuple[Namespace, str], None] = {}
+    if batch.gets:
+        rows = yield from get_body(keys, [(g.namespace, g.key, g.refresh_ttl) for g in batch.gets])
+        for get, row in zip(batch.gets, rows, strict=True):
+            answers[get.slot] = (
+                None
+                if row is None
+                else make_item(row.namespace, row.key, row.value, row.created_at, row.updated_at)
+            )
+    for search in batch.searches:
+        if search.limit == 0:
+            answers[search.slot] = []
+            continue
+        if search.query_vector is not None and vector_search is not None:
+            hits = yield from vector_search(keys, search)
+        else:
+            hits = yield from plain_search_body(keys, search)
+        if search.refresh_ttl:
+            refresh.update(
+                ((row.namespace, row.key), None) for row, _ in hits if row.ttl_minutes is not None
+            )
+        answers[search.slot] = [
+            make_search_item(
+                row.namespace, row.key, row.value, row.created_at, row.updated_at, score
+            )
+            for row, score in hits
+        ]
+    for req in batch.lists:
+        answers[req.slot] = yield from _list_body(keys, req)
+    items: list[Call] = []
+    if refresh:
+        items.append(refresh_call(keys, list(refresh)))
+    items += write_calls(keys, batch.puts, batch.now)
+    if items:
+        yield Pipe(tuple(items))
+    return assemble(batch, answers)
+
+
+__all__ = [
+    "Row",
+    "batch_body",
+    "decode_row",
+    "get_body",
+    "item_args",
+    "namespaces_body",
+    "recency_body",
+    "refresh_call",
+    "write_calls",
+]
