@@ -19,6 +19,7 @@ from postgres_support import Schemas, Trace
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from durastate._engines.postgres.schema import CHECKPOINTS
 from durastate.checkpoint.postgres import AsyncPostgresSaver, PostgresSaver
 from durastate.errors import InvalidInputError, SchemaVersionError
 
@@ -260,12 +261,12 @@ def test_processes_setting_up_an_empty_schema_together_all_succeed(
     results = [out.get(timeout=30) for _ in procs]
     for p in procs:
         p.join(10)
-    assert results == [("ok", 1)] * 4
+    assert results == [("ok", CHECKPOINTS.latest)] * 4
     with psycopg.connect(postgres_url) as conn:
         rows = conn.execute(
             f'SELECT component, version FROM "{schema}".durastate_schema'
         ).fetchall()
-    assert rows == [("checkpoint", 1)]
+    assert rows == [("checkpoint", CHECKPOINTS.latest)]
 
 
 def test_auto_setup_false_refuses_until_setup_is_run(postgres_url: str, schemas: Schemas) -> None:
@@ -275,7 +276,7 @@ def test_auto_setup_false_refuses_until_setup_is_run(postgres_url: str, schemas:
         with pytest.raises(SchemaVersionError, match="setup"):
             saver.get_tuple(_config("t1"))
         saver.setup()
-        assert saver.is_setup and saver.schema_version() == 1
+        assert saver.is_setup and saver.schema_version() == CHECKPOINTS.latest
         _put(saver, _config("t1"), {"n": 1}, {})
     with PostgresSaver.from_conn_string(postgres_url, schema=schema, auto_setup=False) as again:
         assert again.get_tuple(_config("t1")) is not None

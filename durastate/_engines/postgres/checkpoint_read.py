@@ -1,6 +1,7 @@
 """Reading checkpoints: one statement answers a page of checkpoints with values and writes.
 
-``get_tuple`` is a page of one. ``list`` fetches pages of ``PAGE_SIZE`` by keyset
+``get_tuple`` is the same row shape from the function ``durastate_get_checkpoint``
+(planned once per session; see ``schema``). ``list`` fetches pages of ``PAGE_SIZE`` by keyset
 (``checkpoint_id`` descending, then thread and namespace), each one statement, and gives
 the connection back between pages, so a paused consumer holds none. The page is chosen
 first (a materialized CTE), then each checkpoint's channel values and pending writes are
@@ -147,26 +148,31 @@ class Freshness:
         return {"touch_to": ts(new), "touch_below": ts(new - slack), "touch_thread": thread_id}
 
 
+_GET = (
+    "SELECT * FROM {p}durastate_get_checkpoint(%(thread)s, %(ns)s, %(id)s, %(now)s, "
+    "%(touch_to)s, %(touch_below)s)"
+)
+
+
 def get_tuple_operation(
     config: RunnableConfig, freshness: Freshness, schema: str | None
 ) -> Operation[StoredCheckpoint | None]:
-    """The checkpoint a config names (latest of its namespace without an id), in one query."""
+    """The checkpoint a config names (latest of its namespace without an id), in one call."""
     ref = parse_config(config)
-    where = "c.thread_id = %(thread_id)s AND c.checkpoint_ns = %(checkpoint_ns)s"
-    params: dict[str, Any] = {
-        "thread_id": ref.thread_id,
-        "checkpoint_ns": ref.checkpoint_ns,
-        "limit": 1,
-    }
-    if ref.checkpoint_id is not None:
-        where += " AND c.checkpoint_id = %(checkpoint_id)s"
-        params["checkpoint_id"] = ref.checkpoint_id
+    sql = qualify(_GET, schema)
 
     def body() -> Body[StoredCheckpoint | None]:
         now = time.time()
-        touch = freshness.touch_params(ref.thread_id, now)
-        sql = page_sql(where, touch is not None, False, schema)
-        page = decode_page((yield Rows(sql, dict(params, now=ts(now), **(touch or {})))))
+        touch = freshness.touch_params(ref.thread_id, now) or {}
+        params = {
+            "thread": ref.thread_id,
+            "ns": ref.checkpoint_ns,
+            "id": ref.checkpoint_id,
+            "now": ts(now),
+            "touch_to": touch.get("touch_to"),
+            "touch_below": touch.get("touch_below"),
+        }
+        page = decode_page((yield Rows(sql, params)))
         return page.checkpoints[0] if page.checkpoints else None
 
     return Operation(body, needs=(CHECKPOINTS,))

@@ -1,11 +1,12 @@
 """Writing checkpoints: ``put`` and ``put_writes``, each one statement (one round trip).
 
-``put`` inserts the checkpoint row and the values of the channels whose version changed
-(deduplicated by (thread, namespace, channel, version)), moves the thread's expiry, and,
-when the thread had expired but was not swept yet, deletes its old history first, all in
-one statement of data-modifying CTEs. It answers which unchanged channels have no stored
-value (their checkpoint was pruned, or the thread had expired); only then a second
-statement stores those values from the checkpoint.
+``put`` calls ``durastate_put_checkpoint`` (see ``schema``): it inserts the checkpoint
+row and the values of the channels whose version changed (deduplicated by (thread,
+namespace, channel, version)), moves the thread's expiry and, when the thread had expired
+but was not swept yet, deletes its old history first. It answers which unchanged channels
+have no stored value (their checkpoint was pruned, or the thread had expired); only then
+a second statement stores those values from the checkpoint. ``put_writes`` is one
+``INSERT`` with a CTE moving the thread's expiry.
 """
 
 from __future__ import annotations
@@ -20,75 +21,19 @@ from durastate._engines.postgres.requests import Body, Operation, Rows, Run
 from durastate._engines.postgres.schema import CHECKPOINTS
 from durastate.checkpoint.base import CheckpointRef, PreparedCheckpoint, PreparedWrite
 
-_TOUCH = """touch AS (
-    INSERT INTO {p}durastate_threads (thread_id, expires_at) VALUES (%(t)s, %(expires)s)
-    ON CONFLICT (thread_id) DO UPDATE SET expires_at = excluded.expires_at
-)"""
-_UNTOUCH = """touch AS (
-    DELETE FROM {p}durastate_threads WHERE thread_id = %(t)s AND expires_at <= %(now)s
-)"""
-"""Without a TTL of its own, writing to a thread that expired makes it a thread without one."""
-
 _PUT = """
-WITH expired AS (
-    SELECT 1 FROM {p}durastate_threads WHERE thread_id = %(t)s AND expires_at <= %(now)s
-),
-{touch},
-gone_c AS (
-    DELETE FROM {p}durastate_checkpoints c
-    WHERE EXISTS (SELECT 1 FROM expired) AND c.thread_id = %(t)s
-      AND NOT (c.checkpoint_ns = %(ns)s AND c.checkpoint_id = %(id)s)
-),
-gone_w AS (
-    DELETE FROM {p}durastate_checkpoint_writes w
-    WHERE EXISTS (SELECT 1 FROM expired) AND w.thread_id = %(t)s
-),
-new_b AS (
-    SELECT * FROM unnest(%(b_channel)s::text[], %(b_version)s::text[], %(b_type)s::text[],
-                         %(b_data)s::bytea[]) AS n(channel, version, type, data)
-),
-gone_b AS (
-    DELETE FROM {p}durastate_checkpoint_blobs b
-    WHERE EXISTS (SELECT 1 FROM expired) AND b.thread_id = %(t)s
-      AND NOT (b.checkpoint_ns = %(ns)s AND (b.channel, b.version) IN
-               (SELECT channel COLLATE "C", version COLLATE "C" FROM new_b))
-),
-put_b AS (
-    INSERT INTO {p}durastate_checkpoint_blobs AS b
-        (thread_id, checkpoint_ns, channel, version, type, data)
-    SELECT %(t)s, %(ns)s, channel, version, type, data FROM new_b
-    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO UPDATE
-        SET type = excluded.type, data = excluded.data
-        WHERE (b.type, b.data) IS DISTINCT FROM (excluded.type, excluded.data)
-),
-put_c AS (
-    INSERT INTO {p}durastate_checkpoints AS c (
-        thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
-        checkpoint_type, checkpoint, metadata_type, metadata, metadata_json,
-        blob_versions, created_at)
-    VALUES (%(t)s, %(ns)s, %(id)s, %(parent)s, %(run)s, %(c_type)s, %(c_data)s,
-            %(m_type)s, %(m_data)s, %(m_json)s::jsonb, %(versions)s::jsonb, %(created)s)
-    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
-        parent_checkpoint_id = excluded.parent_checkpoint_id, run_id = excluded.run_id,
-        checkpoint_type = excluded.checkpoint_type, checkpoint = excluded.checkpoint,
-        metadata_type = excluded.metadata_type, metadata = excluded.metadata,
-        metadata_json = excluded.metadata_json, blob_versions = excluded.blob_versions,
-        created_at = excluded.created_at
-)
-SELECT ARRAY(
-    SELECT v.key FROM jsonb_each_text(%(unchanged)s::jsonb) v
-    WHERE EXISTS (SELECT 1 FROM expired) OR NOT EXISTS (
-        SELECT 1 FROM {p}durastate_checkpoint_blobs b
-        WHERE b.thread_id = %(t)s AND b.checkpoint_ns = %(ns)s
-          AND b.channel = (v.key COLLATE "C") AND b.version = (v.value COLLATE "C"))
-)
+SELECT {p}durastate_put_checkpoint(
+    %(t)s, %(ns)s, %(id)s, %(parent)s, %(run)s, %(c_type)s, %(c_data)s, %(m_type)s,
+    %(m_data)s, %(m_json)s::jsonb, %(versions)s::jsonb, %(unchanged)s::jsonb, %(now)s,
+    %(expires)s, %(b_channel)s::text[], %(b_version)s::text[], %(b_type)s::text[],
+    %(b_data)b::bytea[])
 """
 
 _PUT_MISSING = """
 INSERT INTO {p}durastate_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, data)
 SELECT %(t)s, %(ns)s, channel, version, type, data
 FROM unnest(%(b_channel)s::text[], %(b_version)s::text[], %(b_type)s::text[],
-            %(b_data)s::bytea[]) AS n(channel, version, type, data)
+            %(b_data)b::bytea[]) AS n(channel, version, type, data)
 ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
 """
 
@@ -116,7 +61,7 @@ def put_operation(
     unchanged = {ch: v for ch, v in prep.channel_versions.items() if ch not in changed}
     versions = dict(prep.channel_versions)
     versions.update({b.channel: b.version for b in prep.blobs})
-    sql = qualify(_PUT.replace("{touch}", _TOUCH if expires_at is not None else _UNTOUCH), schema)
+    sql = qualify(_PUT, schema)
     params: dict[str, Any] = {
         "t": prep.thread_id,
         "ns": prep.checkpoint_ns,
@@ -130,12 +75,10 @@ def put_operation(
         "m_json": prep.metadata_json,
         "versions": json.dumps(versions, ensure_ascii=False),
         "unchanged": json.dumps(unchanged, ensure_ascii=False),
-        "created": ts(prep.created_at),
         "now": ts(prep.created_at),
+        "expires": None if expires_at is None else ts(expires_at),
         **_blob_params([(b.channel, b.version, b.type, b.data) for b in prep.blobs]),
     }
-    if expires_at is not None:
-        params["expires"] = ts(expires_at)
 
     def body() -> Body[None]:
         ((missing,),) = yield Rows(sql, params)
@@ -159,7 +102,7 @@ _PUT_WRITES = """
 WITH {touch},
 new_w AS (
     SELECT * FROM unnest(%(task)s::text[], %(idx)s::int[], %(channel)s::text[],
-                         %(type)s::text[], %(data)s::bytea[], %(path)s::text[])
+                         %(type)s::text[], %(data)b::bytea[], %(path)s::text[])
         AS n(task_id, idx, channel, type, data, task_path)
 )
 INSERT INTO {p}durastate_checkpoint_writes AS w

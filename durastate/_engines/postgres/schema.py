@@ -4,7 +4,8 @@ Checkpoints hold the bare checkpoint and its metadata exactly as serialized, a J
 projection of the metadata (GIN-indexed for ``list(filter=...)``) and ``blob_versions``,
 the channel versions whose values live once per (thread, namespace, channel, version) in
 ``durastate_checkpoint_blobs``. Thread expiry (TTL) is one row per thread in
-``durastate_threads``, so refreshing a thread is one small update. Key columns use the
+``durastate_threads``, so refreshing a thread is one small update. ``put`` is the
+function ``durastate_put_checkpoint`` (migration 2). Key columns use the
 "C" collation, so ids order by code point whatever the database's locale. Append new
 migrations to a component's ``steps``; never edit a released one.
 """
@@ -12,6 +13,127 @@ migrations to a component's ``steps``; never edit a released one.
 from __future__ import annotations
 
 from durastate._engines.postgres.requests import Component
+
+PUT_CHECKPOINT_FUNCTION = """
+CREATE OR REPLACE FUNCTION {p}durastate_put_checkpoint(
+    p_thread text, p_ns text, p_id text, p_parent text, p_run text,
+    p_checkpoint_type text, p_checkpoint bytea, p_metadata_type text, p_metadata bytea,
+    p_metadata_json jsonb, p_versions jsonb, p_unchanged jsonb, p_now timestamptz,
+    p_expires timestamptz, p_channels text[], p_blob_versions text[], p_types text[],
+    p_datas bytea[]
+) RETURNS text[] LANGUAGE plpgsql AS $fn$
+DECLARE
+    expired boolean;
+    missing text[];
+BEGIN
+    SELECT EXISTS (SELECT 1 FROM {p}durastate_threads
+                   WHERE thread_id = p_thread AND expires_at <= p_now) INTO expired;
+    IF expired THEN
+        DELETE FROM {p}durastate_checkpoint_writes WHERE thread_id = p_thread;
+        DELETE FROM {p}durastate_checkpoints WHERE thread_id = p_thread;
+        DELETE FROM {p}durastate_checkpoint_blobs WHERE thread_id = p_thread;
+    END IF;
+    IF p_expires IS NOT NULL THEN
+        INSERT INTO {p}durastate_threads AS t (thread_id, expires_at)
+        VALUES (p_thread, p_expires)
+        ON CONFLICT (thread_id) DO UPDATE SET expires_at = excluded.expires_at;
+    ELSIF expired THEN
+        DELETE FROM {p}durastate_threads WHERE thread_id = p_thread;
+    END IF;
+    INSERT INTO {p}durastate_checkpoint_blobs AS b
+        (thread_id, checkpoint_ns, channel, version, type, data)
+    SELECT p_thread, p_ns, n.channel, n.version, n.type, n.data
+    FROM unnest(p_channels, p_blob_versions, p_types, p_datas) AS n(channel, version, type, data)
+    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO UPDATE
+        SET type = excluded.type, data = excluded.data
+        WHERE (b.type, b.data) IS DISTINCT FROM (excluded.type, excluded.data);
+    INSERT INTO {p}durastate_checkpoints AS c (
+        thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
+        checkpoint_type, checkpoint, metadata_type, metadata, metadata_json,
+        blob_versions, created_at)
+    VALUES (p_thread, p_ns, p_id, p_parent, p_run, p_checkpoint_type, p_checkpoint,
+            p_metadata_type, p_metadata, p_metadata_json, p_versions, p_now)
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+        parent_checkpoint_id = excluded.parent_checkpoint_id, run_id = excluded.run_id,
+        checkpoint_type = excluded.checkpoint_type, checkpoint = excluded.checkpoint,
+        metadata_type = excluded.metadata_type, metadata = excluded.metadata,
+        metadata_json = excluded.metadata_json, blob_versions = excluded.blob_versions,
+        created_at = excluded.created_at;
+    SELECT coalesce(array_agg(v.key), '{}') INTO missing
+    FROM jsonb_each_text(p_unchanged) AS v
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {p}durastate_checkpoint_blobs b
+        WHERE b.thread_id = p_thread AND b.checkpoint_ns = p_ns
+          AND b.channel = v.key AND b.version = v.value);
+    RETURN missing;
+END
+$fn$"""
+"""``put`` as one call: PL/pgSQL keeps its statements' plans for the session, so even
+without client-side prepared statements (PgBouncer) a ``put`` is not planned again. An
+expired thread (not swept yet) loses its old history first; the answer names the
+unchanged channels that have no stored value (to be written from the checkpoint)."""
+
+_GET_ONE = """
+        SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
+               c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata,
+               b.channels, b.types, b.datas,
+               w.task_ids, w.idxs, w.channels, w.types, w.datas, w.paths
+        FROM (SELECT * FROM {p}durastate_checkpoints c
+              WHERE c.thread_id = p_thread AND c.checkpoint_ns = p_ns {by_id}
+              ORDER BY c.checkpoint_id DESC LIMIT 1) c
+        LEFT JOIN LATERAL (
+            SELECT array_agg(v.key) AS channels, array_agg(bl.type) AS types,
+                   array_agg(bl.data) AS datas
+            FROM jsonb_each_text(c.blob_versions) v
+            JOIN {p}durastate_checkpoint_blobs bl
+              ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns
+             AND bl.channel = v.key AND bl.version = v.value
+        ) b ON true
+        LEFT JOIN LATERAL (
+            SELECT array_agg(w.task_id) AS task_ids, array_agg(w.idx) AS idxs,
+                   array_agg(w.channel) AS channels, array_agg(w.type) AS types,
+                   array_agg(w.data) AS datas, array_agg(w.task_path) AS paths
+            FROM {p}durastate_checkpoint_writes w
+            WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+              AND w.checkpoint_id = c.checkpoint_id
+        ) w ON true
+        WHERE NOT EXISTS (SELECT 1 FROM {p}durastate_threads x
+                          WHERE x.thread_id = p_thread AND x.expires_at <= p_now)"""
+
+GET_CHECKPOINT_FUNCTION = (
+    """
+CREATE OR REPLACE FUNCTION {p}durastate_get_checkpoint(
+    p_thread text, p_ns text, p_id text, p_now timestamptz,
+    p_touch_to timestamptz, p_touch_below timestamptz
+) RETURNS TABLE (
+    thread_id text, checkpoint_ns text, checkpoint_id text, parent_checkpoint_id text,
+    checkpoint_type text, checkpoint bytea, metadata_type text, metadata bytea,
+    blob_channels text[], blob_types text[], blob_datas bytea[],
+    write_tasks text[], write_idxs integer[], write_channels text[], write_types text[],
+    write_datas bytea[], write_paths text[]
+) LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+BEGIN
+    IF p_touch_to IS NOT NULL THEN
+        UPDATE {p}durastate_threads SET expires_at = p_touch_to
+        WHERE thread_id = p_thread AND expires_at > p_now AND expires_at < p_touch_below;
+    END IF;
+    IF p_id IS NULL THEN
+        RETURN QUERY"""
+    + _GET_ONE.replace("{by_id}", "")
+    + """;
+    ELSE
+        RETURN QUERY"""
+    + _GET_ONE.replace("{by_id}", "AND c.checkpoint_id = p_id")
+    + """;
+    END IF;
+END
+$fn$"""
+)
+"""``get_tuple`` as one call, planned once per session: the checkpoint (latest of its
+namespace, or by id) with its channel values and pending writes aggregated beside it, in
+the columns of ``checkpoint_read``'s page query. Moves the thread's expiry first when
+asked (refresh on read)."""
 
 CHECKPOINTS = Component(
     "checkpoint",
@@ -66,5 +188,6 @@ CHECKPOINTS = Component(
             """CREATE INDEX IF NOT EXISTS durastate_threads_by_expiry
                 ON {p}durastate_threads (expires_at)""",
         ),
+        (PUT_CHECKPOINT_FUNCTION, GET_CHECKPOINT_FUNCTION),
     ),
 )
