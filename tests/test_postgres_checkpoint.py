@@ -19,6 +19,8 @@ from postgres_support import Schemas, Trace
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from durastate._engines.postgres.connections import SyncDatabase
+from durastate._engines.postgres.requests import Component
 from durastate._engines.postgres.schema import CHECKPOINTS
 from durastate.checkpoint.postgres import AsyncPostgresSaver, PostgresSaver
 from durastate.errors import InvalidInputError, SchemaVersionError
@@ -282,6 +284,23 @@ def test_auto_setup_false_refuses_until_setup_is_run(postgres_url: str, schemas:
         assert again.get_tuple(_config("t1")) is not None
 
 
+def test_an_older_schema_is_upgraded_on_first_use(postgres_url: str, schemas: Schemas) -> None:
+    """Tables at migration 1 (no functions yet) are brought to the latest version."""
+    schema = schemas.new(fresh=True)
+    first = Component(CHECKPOINTS.name, CHECKPOINTS.steps[:1])
+    db = SyncDatabase(postgres_url, schema=schema)
+    try:
+        assert db.setup(first) == 1
+    finally:
+        db.close()
+    with PostgresSaver.from_conn_string(postgres_url, schema=schema) as saver:
+        assert saver.schema_version() == 1
+        _put(saver, _config("t1"), {"n": 1}, {})
+        assert saver.schema_version() == CHECKPOINTS.latest
+        tup = saver.get_tuple(_config("t1"))
+        assert tup is not None and tup.checkpoint["channel_values"] == {"n": 1}
+
+
 def test_schema_names_are_validated(postgres_url: str) -> None:
     for bad in ("", "1abc", 'x"; DROP TABLE y; --', "a.b", "x" * 64):
         with pytest.raises(InvalidInputError, match="schema"):
@@ -466,6 +485,50 @@ async def test_an_async_pooled_saver_runs_a_graph_while_another_one_waits(
             assert (await asyncio.wait_for(a, 20))["n"] == 3
         finally:
             await asyncio.to_thread(blocker.close)
+
+
+async def test_fifty_async_runs_have_their_saver_calls_in_flight_at_once(
+    postgres_url: str, schemas: Schemas
+) -> None:
+    """50 concurrent graph runs through one ``AsyncPostgresSaver`` on a pool: while an
+    open transaction holds their threads' rows, all 50 first ``put`` calls wait inside the
+    server at the same time (a saver-wide lock would let one through at a time)."""
+    schema = schemas.new()
+    name = f"durastate-test-{schema}"
+    threads = [f"run-{i}" for i in range(50)]
+    pool = {"min_size": 50, "max_size": 50, "kwargs": {"application_name": name}}
+    async with AsyncPostgresSaver.from_conn_string(
+        postgres_url, schema=schema, ttl={"default_ttl": 60}, pool_config=pool
+    ) as saver:
+        await saver.setup()
+        graph = _counter_graph().compile(checkpointer=saver)
+        with (
+            psycopg.connect(postgres_url) as blocker,
+            psycopg.connect(postgres_url, autocommit=True) as watcher,
+        ):
+            blocker.execute(
+                f'INSERT INTO "{schema}".durastate_threads '
+                "SELECT t, now() + interval '1 hour' FROM unnest(%s::text[]) AS t",
+                (threads,),
+            )
+            runs = [
+                asyncio.create_task(graph.ainvoke({"n": 0, "log": []}, _config(t))) for t in threads
+            ]
+            waiting = 0
+            for _ in range(400):
+                (waiting,) = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE application_name = %s AND wait_event_type = 'Lock'",
+                    (name,),
+                ).fetchone() or (0,)
+                if waiting == 50:
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting == 50
+            blocker.rollback()
+            results = await asyncio.wait_for(asyncio.gather(*runs), 30)
+        assert [r["n"] for r in results] == [3] * 50
+        assert len(await asyncio.to_thread(lambda: list(saver.list(None)))) == 50 * 5
 
 
 def test_many_threads_share_one_pooled_saver(postgres_url: str, schemas: Schemas) -> None:
