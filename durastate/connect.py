@@ -21,6 +21,8 @@ durastate's own query parameters (removed before the URL reaches the driver)
 ----------------------------------------------------------------------------
 ``timeout=SECONDS``     (SQLite)  how long to wait for another writer (busy timeout).
 ``cluster=true|false``  (Redis)   connect to a Redis Cluster.
+``schema=NAME``         (Postgres) the schema holding durastate's tables.
+``key_prefix=TEXT``     (Redis)   the prefix of durastate's keys.
 
 An unknown scheme, a malformed URL or an option an engine does not take raises
 ``InvalidURLError`` naming the problem, with any password shown as ``***``.
@@ -184,12 +186,18 @@ def _seconds(url: str, name: str, value: str) -> float:
     return seconds
 
 
+def _name(url: str, name: str, value: str) -> str:
+    if not value or "\x00" in value:
+        raise _fail(url, f"query parameter {name!r} must be a non-empty name")
+    return value
+
+
 _Converter = Callable[[str, str, str], Any]
 _OPTIONS: dict[Engine, dict[str, _Converter]] = {
     "memory": {},
     "sqlite": {"timeout": _seconds},
-    "postgres": {},
-    "redis": {"cluster": _flag},
+    "postgres": {"schema": _name},
+    "redis": {"cluster": _flag, "key_prefix": _name},
 }
 """durastate's own query parameters per engine, each with its converter."""
 
@@ -199,9 +207,13 @@ QUERY_PARAMETERS: dict[Engine, tuple[tuple[str, str], ...]] = {
         ("timeout=SECONDS", "how long to wait for another writer"),
         ("mode cache immutable nolock psow vfs", "SQLite's, passed on"),
     ),
-    "postgres": (("others", "libpq's (sslmode, connect_timeout, ...), passed on"),),
+    "postgres": (
+        ("schema=NAME", "the schema holding durastate's tables"),
+        ("others", "libpq's (sslmode, connect_timeout, ...), passed on"),
+    ),
     "redis": (
         ("cluster=true|false", "a Redis Cluster (like redis+cluster://)"),
+        ("key_prefix=TEXT", "the prefix of durastate's keys (default durastate)"),
         ("others", "redis-py's (socket_timeout, ...), passed on"),
     ),
 }

@@ -60,13 +60,13 @@ def config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
-def populate(saver: BaseCheckpointSaver[Any], store: BaseStore | None) -> None:
+def populate(saver: BaseCheckpointSaver[Any], store: BaseStore | None, prefix: str = "") -> None:
     """Thread 'waiting' stops at the interrupt; 'done' ran to the end and was forked."""
     g = graph(saver)
-    g.invoke({"items": ["start"]}, config("waiting"))
-    g.invoke({"items": ["start"]}, config("done"))
-    g.invoke(Command(resume="yes"), config("done"))
-    history = list(g.get_state_history(config("done")))
+    g.invoke({"items": ["start"]}, config(f"{prefix}waiting"))
+    g.invoke({"items": ["start"]}, config(f"{prefix}done"))
+    g.invoke(Command(resume="yes"), config(f"{prefix}done"))
+    history = list(g.get_state_history(config(f"{prefix}done")))
     g.update_state(history[2].config, {"items": ["forked"]})
     if store is not None:
         store.put(("users", "alice"), "pref", {"text": "likes trains to Lisbon"})

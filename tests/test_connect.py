@@ -303,3 +303,15 @@ def test_checkpoint_ttl_and_store_ttl_reach_the_classes(tmp_path: Path) -> None:
     ) as (saver, store, _):
         assert saver.ttl_config is not None and saver.ttl_config["default_ttl"] == 2.0
         assert store.ttl_config is not None and store.ttl_config["default_ttl"] == 1.0
+
+
+def test_schema_and_key_prefix_options_reach_the_classes_not_the_driver() -> None:
+    pg = parse_url("postgresql://u@db/app?schema=tenant_a&sslmode=require")
+    assert pg.options == {"schema": "tenant_a"}
+    assert pg.target == "postgresql://u@db/app?sslmode=require"
+    redis = parse_url("redis://h:6379/0?key_prefix=app1&cluster=false")
+    assert redis.options == {"key_prefix": "app1"} and redis.target == "redis://h:6379/0"
+    with pytest.raises(InvalidURLError, match="'schema' must be a non-empty name"):
+        parse_url("postgresql://db/app?schema=")
+    with pytest.raises(InvalidURLError, match="unknown query parameter"):
+        parse_url("sqlite:///a.db?schema=x")

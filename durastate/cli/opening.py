@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from durastate.cli.failures import CommandFailed, explain
-from durastate.connect import BackendURL, open_part
+from durastate.connect import BackendURL, Part, backend_class, open_part
 from durastate.migrate import BackendSide
 
 
@@ -20,6 +20,26 @@ def check_source_exists(url: BackendURL) -> None:
         return
     if not os.path.isfile(url.target):
         raise CommandFailed(f"source {url.masked}: no such SQLite file {url.target!r}")
+
+
+def available(url: BackendURL, part: Part) -> bool:
+    """Whether this installation has a class for ``part`` on the URL's engine."""
+    try:
+        backend_class(url.engine, part)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("durastate."):
+            return False
+        raise
+    return True
+
+
+def require(url: BackendURL, part: Part, role: str) -> None:
+    if not available(url, part):
+        other = "store" if part == "checkpointer" else "checkpoints"
+        raise CommandFailed(
+            f"the {role} {url.masked}: this durastate has no {part} for {url.engine} yet;"
+            f" pass --only {other} to move the rest"
+        )
 
 
 @contextmanager
@@ -34,10 +54,12 @@ def open_side(
         click.echo(f"note: {url.masked} as a {role} holds nothing", err=True)
     with ExitStack() as stack:
         parts: dict[str, Any] = {}
-        for part, wanted in (("checkpointer", checkpoints), ("store", store)):
+        choices: tuple[tuple[Part, bool], ...] = (("checkpointer", checkpoints), ("store", store))
+        for part, wanted in choices:
             if not wanted:
                 parts[part] = None
                 continue
+            require(url, part, role)
             with explain(f"opening the {role} {part} at {url.masked}"):
-                parts[part] = stack.enter_context(open_part(url, part, setup=writing))  # type: ignore[arg-type]
+                parts[part] = stack.enter_context(open_part(url, part, setup=writing))
         yield BackendSide(parts["checkpointer"], parts["store"])
