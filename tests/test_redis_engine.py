@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio as aredis
-from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from redis_support import admin, delete_prefix, keys_under
 
 from durastate._engines.redis.clients import AsyncDriver, SyncDriver
@@ -316,3 +316,36 @@ def test_thread_ttl_covers_every_key_and_reads_refresh_them_all(
             client.pexpire(k, 5_000)
         assert saver.get_tuple({"configurable": {"thread_id": "t", "checkpoint_ns": "child"}})
         assert all(client.pttl(k) > 50_000 for k in keys)
+
+
+@pytest.mark.parametrize("server", ["redis", "redis-cluster"])
+def test_delta_history_is_one_script_and_matches_the_generic_walk(
+    request: pytest.FixtureRequest, prefix: str, server: str
+) -> None:
+    url = request.getfixturevalue(server.replace("-", "_") + "_url")
+    with RedisSaver.from_conn_string(url, key_prefix=prefix) as saver:
+        steps = Steps(saver, "delta")
+        configs = []
+        for n in range(12):
+            changes: dict[str, Any] = {"other": n}
+            if n in (0, 7):
+                changes["d"] = [f"seed-{n}"]
+            if n == 4:
+                changes["e"] = "set"
+            config, cp, meta, new = steps.next(changes)
+            if n == 9:
+                cp["channel_values"].pop("e")  # a cleared channel has a version, no value
+            steps.config = saver.put(config, cp, meta, new)
+            saver.put_writes(steps.config, [("d", f"w{n}"), ("e", n), ("other", -n)], f"t{n}")
+            saver.put_writes(steps.config, [("d", f"x{n}")], f"a{n}")
+            configs.append(steps.config)
+        sent = _round_trips(saver)
+        generic = BaseCheckpointSaver.get_delta_channel_history
+        for config in [*configs, {"configurable": {"thread_id": "delta"}}]:
+            for channels in (["d"], ["d", "e", "missing"], ["e", "e"]):
+                sent.clear()
+                ours = saver.get_delta_channel_history(config=config, channels=channels)
+                assert sent == ["Call"]
+                assert ours == generic(saver, config=config, channels=channels)
+        gone: Any = {"configurable": {"thread_id": "delta", "checkpoint_id": "nope"}}
+        assert saver.get_delta_channel_history(config=gone, channels=["d"]) == {"d": {"writes": []}}

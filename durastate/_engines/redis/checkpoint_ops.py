@@ -21,6 +21,7 @@ from durastate._engines.redis.checkpoint_scripts import (
     DELETE_THREAD,
     EXPORT,
     GET,
+    HISTORY,
     IMPORT,
     LINEAGE,
     LIST,
@@ -41,6 +42,7 @@ from durastate.checkpoint.base import (
     checkpoints_to_keep,
     delta_depth,
     metadata_matches,
+    sort_writes,
 )
 from durastate.errors import DeserializationError, InvalidInputError
 
@@ -73,6 +75,18 @@ def _check_id(cid: str) -> str:
 
 def _write_field(cid: str, task_id: str, idx: int) -> bytes:
     return cid.encode() + b"\x00" + ormsgpack.packb([task_id, idx])
+
+
+def _pack_write(w: PreparedWrite) -> bytes:
+    """A 4-byte header length, a msgpack header the scripts can read, then the value."""
+    header = ormsgpack.packb([w.task_id, w.channel, w.type, w.task_path, w.idx])
+    return len(header).to_bytes(4, "big") + header + w.data
+
+
+def _unpack_write(raw: bytes) -> StoredWrite:
+    size = int.from_bytes(raw[:4], "big")
+    task_id, channel, type_, task_path, idx = ormsgpack.unpackb(raw[4 : 4 + size])
+    return StoredWrite(task_id, channel, type_, raw[4 + size :], task_path, int(idx))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +131,7 @@ def put_writes_body(
     keys = layout.thread(ref.thread_id)
     args: list[Any] = [keys.base, escape(ref.checkpoint_ns), fresh.write]
     for w in writes:
-        record = ormsgpack.packb([w.task_id, w.channel, w.type, w.data, w.task_path, w.idx])
-        args += [_write_field(cid, w.task_id, w.idx), record, "1" if w.overwrites else "0"]
+        args += [_write_field(cid, w.task_id, w.idx), _pack_write(w), "1" if w.overwrites else "0"]
     created = yield Call(PUT_WRITES, (keys.namespaces,), tuple(args))
     if int(created):
         yield Cmd(("SADD", layout.threads, ref.thread_id))
@@ -134,10 +147,7 @@ def _stored(thread_id: str, ns: str, item: Sequence[Any]) -> StoredCheckpoint:
             _text(flat[i]): _unpack_blob(bytes(flat[i + 1]), f"channel of {where}")
             for i in range(0, len(flat), 2)
         }
-        writes = []
-        for raw in item[3]:
-            task_id, channel, wtype, wdata, task_path, idx = ormsgpack.unpackb(raw)
-            writes.append(StoredWrite(task_id, channel, wtype, wdata, task_path, int(idx)))
+        writes = [_unpack_write(bytes(raw)) for raw in item[3]]
     except (ValueError, TypeError, ormsgpack.MsgpackDecodeError) as exc:
         raise DeserializationError(f"{where}: stored record cannot be read: {exc}") from exc
     return StoredCheckpoint(
@@ -341,3 +351,45 @@ def sweep_body(layout: Layout) -> Body[int]:
     alive = yield Pipe(tuple(Cmd(("EXISTS", layout.thread(t).namespaces)) for t in threads))
     gone = [t for t, n in zip(threads, alive, strict=True) if not int(n)]
     return (yield from _forget(layout, gone))
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHistory:
+    """What a delta channel needs: writes oldest first, and the nearest stored value."""
+
+    writes: list[StoredWrite]
+    seed: Blob | None
+
+
+def history_body(
+    layout: Layout, ref: CheckpointRef, channels: Sequence[str], fresh: Freshness
+) -> Body[dict[str, ChannelHistory]]:
+    """The parent-chain walk of ``get_delta_channel_history`` in one script.
+
+    Matches LangGraph's generic walk: per ancestor (nearest first) its writes in
+    ``get_tuple`` order, then its stored values end the walk for their channels.
+    """
+    wanted = list(dict.fromkeys(channels))
+    keys = layout.thread(ref.thread_id)
+    cid = ref.checkpoint_id or ""
+    reply = []
+    if "\x00" not in cid:
+        reply = yield Call(
+            HISTORY,
+            (keys.namespaces,),
+            (keys.base, escape(ref.checkpoint_ns), cid, fresh.read, *wanted),
+        )
+    collected: dict[str, list[StoredWrite]] = {c: [] for c in wanted}
+    seeds: dict[str, Blob] = {}
+    remaining = set(wanted)
+    for _ancestor, raw_writes, flat in reply:
+        writes = [_unpack_write(bytes(raw)) for raw in raw_writes]
+        for w in reversed(sort_writes(writes)):
+            if w.channel in remaining:
+                collected[w.channel].append(w)
+        for i in range(0, len(flat), 2):
+            channel = _text(flat[i])
+            if channel in remaining:
+                seeds[channel] = _unpack_blob(bytes(flat[i + 1]), f"channel {channel!r}")
+                remaining.discard(channel)
+    return {c: ChannelHistory(collected[c][::-1], seeds.get(c)) for c in wanted}

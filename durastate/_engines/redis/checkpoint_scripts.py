@@ -5,7 +5,8 @@ Per (thread, escaped namespace ``E``) under the thread's ``base`` key:
 record, ``v:E`` id -> channel versions (msgpack ``[channel, version, ...]``), ``l:E`` id
 -> lineage (msgpack ``[parent, delta depth, run id]``), ``m:E`` id -> metadata JSON (for
 filters), ``b:E`` ``version NUL channel`` -> blob (each version stored once), ``w:E``
-``id NUL msgpack[task, idx]`` -> pending write and ``x:E`` the same names in a sorted set,
+``id NUL msgpack[task, idx]`` -> pending write (4-byte header length, msgpack header
+``[task, channel, type, task path, idx]``, value) and ``x:E`` the same names in a sorted set,
 so one checkpoint's writes are a lexicographic range. ``base:n`` is the set of the
 thread's escaped namespaces and exists exactly when the thread does.
 """
@@ -92,6 +93,13 @@ local function load(base, ens, cid, with_meta)
   local meta = ''
   if with_meta then meta = redis.call('HGET', base .. ':m:' .. ens, cid) or '' end
   return {cid, rec, blobs, writes, meta}
+end
+
+-- A pending write: 4-byte header length, msgpack [task, channel, type, path, idx], value.
+local function write_channel(raw)
+  local b1, b2, b3, b4 = string.byte(raw, 1, 4)
+  local size = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+  return cmsgpack.unpack(string.sub(raw, 5, 4 + size))[2]
 end
 
 local function equal(a, b)
@@ -375,5 +383,70 @@ end
 touch(base, tonumber(ARGV[2]))
 if fresh then return 1 end
 return 0
+""",
+)
+
+HISTORY = _script(
+    "history",
+    r"""
+-- KEYS[1] base:n; ARGV base, ens, id ('' = latest), ttl to refresh, channels...
+-- Walks the parents of the checkpoint until every channel has a stored value. Answers
+-- {ancestor id, {write, ...}, {channel, blob, ...}} per ancestor, nearest first; writes
+-- are those to channels still looking for their value.
+local base, ens, cid = ARGV[1], ARGV[2], ARGV[3]
+local k = nskeys(base, ens)
+if cid == '' then
+  cid = redis.call('ZRANGE', k[1], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
+  if not cid then return {} end
+end
+local remaining, left = {}, 0
+for i = 5, #ARGV do
+  if not remaining[ARGV[i]] then
+    remaining[ARGV[i]] = true
+    left = left + 1
+  end
+end
+local lineage = redis.call('HGET', k[4], cid)
+if not lineage or not redis.call('HEXISTS', k[2], cid) then return {} end
+local cursor = cmsgpack.unpack(lineage)[1]
+local out = {}
+while cursor ~= '' and left > 0 do
+  local raw = redis.call('HGET', k[4], cursor)
+  if not raw or redis.call('HEXISTS', k[2], cursor) == 0 then break end
+  local writes = {}
+  local wf = write_fields(base, ens, cursor)
+  if #wf > 0 then
+    local vals = hmget(k[7], wf)
+    for i = 1, #wf do
+      if vals[i] and remaining[write_channel(vals[i])] then
+        writes[#writes + 1] = vals[i]
+      end
+    end
+  end
+  local seeds = {}
+  local vraw = redis.call('HGET', k[3], cursor)
+  if vraw then
+    local v = cmsgpack.unpack(vraw)
+    for i = 1, #v, 2 do
+      if remaining[v[i]] then
+        local blob = redis.call('HGET', k[6], v[i + 1] .. '\0' .. v[i])
+        if blob and string.sub(blob, 1, 6) ~= 'empty\0' then
+          seeds[#seeds + 1] = v[i]
+          seeds[#seeds + 1] = blob
+        end
+      end
+    end
+  end
+  out[#out + 1] = {cursor, writes, seeds}
+  for i = 1, #seeds, 2 do
+    if remaining[seeds[i]] then
+      remaining[seeds[i]] = nil
+      left = left - 1
+    end
+  end
+  cursor = cmsgpack.unpack(raw)[1]
+end
+touch(base, tonumber(ARGV[4]))
+return out
 """,
 )

@@ -11,7 +11,7 @@ thread, set in the same script as the write (and moved by reads with refresh).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,10 +22,12 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.cluster import RedisCluster
 
+from durastate._bridge import in_thread
 from durastate._engines.redis.clients import SyncDriver
 from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
 from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
@@ -162,6 +164,22 @@ class RedisSaver(SyncCheckpointer):
 
     def sweep_ttl(self) -> int:
         return self._driver.run(_core.sweep(self.layout))
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """The parent-chain walk for delta channels, in one script call."""
+        if not channels:
+            return {}
+        raw = self._driver.run(_core.delta_history(self, self.layout, config, channels))
+        return _core.decode_history(self, raw)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        return await in_thread(
+            lambda: self.get_delta_channel_history(config=config, channels=channels)
+        )
 
 
 __all__ = ["AsyncRedisSaver", "RedisSaver"]

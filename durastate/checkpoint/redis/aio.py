@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
@@ -161,6 +162,21 @@ class AsyncRedisSaver(AsyncCheckpointer):
 
     async def asweep_ttl(self) -> int:
         return await self._driver.run(_core.sweep(self.layout))
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """The parent-chain walk for delta channels, in one script call."""
+        if not channels:
+            return {}
+        raw = await self._driver.run(_core.delta_history(self, self.layout, config, channels))
+        return _core.decode_history(self, raw)
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        coro = self.aget_delta_channel_history(config=config, channels=channels)
+        return self._sync(coro)  # type: ignore[no-any-return]
 
 
 __all__ = ["AsyncRedisSaver"]
