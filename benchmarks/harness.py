@@ -84,11 +84,16 @@ class Shared:
 
     @functools.cache  # noqa: B019
     def history_recording(self) -> Any:
-        from benchmarks.workloads.data import SUPERSTEPS_PER_INVOKE, record, truncate
+        from benchmarks.workloads.data import (
+            HISTORY_WINDOW,
+            SUPERSTEPS_PER_INVOKE,
+            record,
+            truncate,
+        )
 
         n = self.sizes.history_checkpoints
         turns = n // (SUPERSTEPS_PER_INVOKE + 1) + 1
-        return truncate(record(1, turns, "history"), n)
+        return truncate(record(1, turns, "history", HISTORY_WINDOW), n)
 
     @functools.cache  # noqa: B019
     def store_data(self) -> Any:
@@ -154,6 +159,7 @@ def workloads() -> list[Workload]:
         Metric("filtered_search_per_s", "1/s", True),
         Metric("semantic_search_per_s", "1/s", True),
         Metric("recall_at_10", "", True),
+        Metric("get_found", "", True),
     )
     cache = (Metric("set_per_s", "1/s", True), Metric("get_per_s", "1/s", True))
     return [
@@ -196,6 +202,7 @@ TARGETS: dict[tuple[str, str, str], tuple[str, float]] = {
     ("postgres", "store", "semantic_search_per_s"): ("advantage", 2.0),
     ("redis", "store", "semantic_search_per_s"): ("advantage", 2.0),
     ("*", "store", "recall_at_10"): ("min", 0.95),
+    ("*", "store", "get_found"): ("min", 1.0),
     ("postgres", "store", "put_items_per_s"): ("advantage", 10.0),
     ("sqlite", "storage_200", "storage_mb"): ("advantage", 3.0),
     ("redis", "storage_200", "storage_mb"): ("advantage", 3.0),
@@ -304,21 +311,25 @@ def run_engine(
         impls: list[str] = list(IMPLS) + (["none"] if wl.baseline else [])
         samples: dict[str, dict[str, list[float]]] = {}
         started = time.perf_counter()
+        failing = ""
         try:
             for rep in range(wl.reps or sizes.reps):
                 order = impls[rep % len(impls) :] + impls[: rep % len(impls)]
                 for impl in order:
+                    failing = impl
                     res = _timed_run(wl, sides.get(impl), sizes, shared, workroot)
                     for key, value in res.items():
                         samples.setdefault(key, {}).setdefault(impl, []).append(value)
         except Exception as exc:
-            detail = traceback.format_exc(limit=3).splitlines()[-1]
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            where = f"{Path(frame.filename).name}:{frame.lineno}"
+            detail = f"{failing} failed at {where}: {type(exc).__name__}: {exc}".splitlines()[0]
             outcome.skipped.append(
                 {
                     "engine": engine.name,
                     "workload": wl.name,
                     "mode": wl.mode,
-                    "reason": f"failed: {type(exc).__name__}: {detail}"[:300],
+                    "reason": detail[:300],
                 }
             )
             log(f"  FAILED {engine.name}/{wl.name}/{wl.mode}: {detail}")

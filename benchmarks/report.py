@@ -132,7 +132,7 @@ def chart(rows: list[Row], path: Path, title: str) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    rows = [r for r in rows if r.metric != "recall_at_10"]
+    rows = [r for r in rows if r.metric not in ("recall_at_10", "get_found")]
     labels = [f"{r.engine} {r.workload} {r.mode}: {r.metric}" for r in rows]
     values = [max(r.advantage, 1e-3) for r in rows]
     colors = ["#2a9d8f" if r.met else "#e76f51" for r in rows]

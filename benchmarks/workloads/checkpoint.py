@@ -10,6 +10,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from benchmarks.harness import RunContext
 from benchmarks.workloads.data import (
+    HISTORY_WINDOW,
     SUPERSTEPS_PER_INVOKE,
     Recording,
     agent_graph,
@@ -158,7 +159,7 @@ def history_sync(ctx: RunContext) -> dict[str, float]:
     with ctx.side.saver(ctx.workdir) as saver:
         for kind, args in rec.ops:
             getattr(saver, kind)(*args)
-        graph = agent_graph(saver)
+        graph = agent_graph(saver, HISTORY_WINDOW)
         graph.get_state(config)
         gets = []
         for _ in range(ctx.sizes.latency_calls):
@@ -193,7 +194,7 @@ def history_async(ctx: RunContext) -> dict[str, float]:
         async with factory(ctx.workdir) as saver:
             for kind, args in rec.ops:
                 await getattr(saver, "a" + kind)(*args)
-            graph = agent_graph(saver)
+            graph = agent_graph(saver, HISTORY_WINDOW)
             await graph.aget_state(config)
             gets = []
             for _ in range(ctx.sizes.latency_calls):

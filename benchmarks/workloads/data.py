@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import random
 from collections.abc import Sequence
@@ -10,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
 import numpy as np
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    HumanMessage,
+    RemoveMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
@@ -26,6 +33,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 SUPERSTEPS_PER_INVOKE = 10
 MESSAGE_CHARS = 400
+HISTORY_WINDOW = 40  # messages kept by the agent of the 500-checkpoint thread
 DIMS = 64
 
 _WORDS = (
@@ -51,14 +59,19 @@ class AgentState(TypedDict):
     counter: int
 
 
-def _agent(state: AgentState) -> dict[str, Any]:
+def _agent(state: AgentState, window: int | None) -> dict[str, Any]:
     n = state["counter"] + 1
-    call = f"call-{len(state['messages'])}"
+    history = state["messages"]
+    call = f"call-{len(history)}"
     msg = AIMessage(
-        content=text(n * 7919 + len(state["messages"])),
+        content=text(n * 7919 + len(history)),
         tool_calls=[{"name": "search", "args": {"q": f"step {n}"}, "id": call}],
     )
-    return {"messages": [msg], "scratch": {"node": "agent", "step": n, "call": call}, "counter": n}
+    out: list[Any] = []
+    if window is not None and len(history) >= window:
+        out = [RemoveMessage(id=m.id) for m in history[: len(history) - window + 2] if m.id]
+    out.append(msg)
+    return {"messages": out, "scratch": {"node": "agent", "step": n, "call": call}, "counter": n}
 
 
 def _tool(state: AgentState) -> dict[str, Any]:
@@ -72,10 +85,16 @@ def _route(state: AgentState) -> str:
     return END if state["counter"] % SUPERSTEPS_PER_INVOKE == 0 else "agent"
 
 
-def agent_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any]:
-    """Two nodes looping (agent -> tool -> agent ...) for 10 supersteps per invoke."""
+def agent_graph(
+    checkpointer: BaseCheckpointSaver[Any] | None, window: int | None = None
+) -> CompiledStateGraph[Any]:
+    """Two nodes looping (agent -> tool -> agent ...) for 10 supersteps per invoke.
+
+    ``window``: the agent keeps only the latest ``window`` messages (RemoveMessage), as
+    long-running agents trim their context; None lets the list grow.
+    """
     builder = StateGraph(AgentState)
-    builder.add_node("agent", _agent)
+    builder.add_node("agent", functools.partial(_agent, window=window))
     builder.add_node("tool", _tool)
     builder.add_edge(START, "agent")
     builder.add_edge("agent", "tool")
@@ -164,10 +183,10 @@ class _RecordingSaver(BaseCheckpointSaver[str]):
 _memory_versions = InMemorySaver()
 
 
-def record(threads: int, turns: int, prefix: str) -> Recording:
+def record(threads: int, turns: int, prefix: str, window: int | None = None) -> Recording:
     """Run the agent graph on an in-memory saver and keep every put / put_writes."""
     recording = Recording()
-    graph = agent_graph(_RecordingSaver(recording))
+    graph = agent_graph(_RecordingSaver(recording), window)
     for t in range(threads):
         tid = f"{prefix}-{t}"
         recording.threads.append(tid)
