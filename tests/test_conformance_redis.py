@@ -4,19 +4,34 @@ The cache runs on all three servers; the checkpointer contract runs once per ser
 (``RedisSaver`` on Redis, ``AsyncRedisSaver`` on Valkey and on the cluster). Both savers
 pass LangGraph's own suite through both APIs on all three servers in
 test_redis_official.py. The matrix is kept small because the contract's TTL tests sleep.
+The store contract runs whole on Redis Stack (``RedisStore``; ``AsyncRedisStore`` for its
+semantic-search part) and, without semantic search, on plain Redis (``RedisStore``) and
+Valkey (``AsyncRedisStore``).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from redis_support import SERVERS, key_prefix, server_fixture_name
+from langgraph.store.base import GetOp, PutOp, SearchOp
+from redis.exceptions import ResponseError
+from redis_support import SERVERS, admin, key_prefix, server_fixture_name
 
+from durastate._engines.redis.requests import Cmd
 from durastate.cache.redis import RedisCache
 from durastate.checkpoint.redis import AsyncRedisSaver, RedisSaver
-from durastate.conformance import CacheContract, CheckpointerContract
-from durastate.conformance.harness import Opener
+from durastate.conformance import CacheContract, CheckpointerContract, StoreContract
+from durastate.conformance.harness import Api, Opener, opened
+from durastate.conformance.store_basics import StoreBasicsContract
+from durastate.conformance.store_namespaces import StoreNamespacesContract
+from durastate.conformance.store_search import StoreSearchContract
+from durastate.conformance.store_support import NS, keys
+from durastate.conformance.store_ttl import PAST_SHORT, SHORT, StoreTTLContract
+from durastate.conformance.store_vectors import StoreVectorsContract
+from durastate.store.redis import AsyncRedisStore, RedisStore
 
 __all__ = ["key_prefix"]
 
@@ -55,3 +70,91 @@ class TestRedisCheckpointer(CheckpointerContract):
     def checkpointer_opener(self, saver_on: tuple[Any, str], key_prefix: str) -> Opener:
         cls, url = saver_on
         return lambda **kw: cls.from_conn_string(url, key_prefix=key_prefix, **kw)
+
+
+STORES_WITHOUT_QUERY_ENGINE: list[tuple[Any, str]] = [
+    (RedisStore, "redis"),
+    (AsyncRedisStore, "valkey"),
+]
+
+
+def drop_store_index(url: str, prefix: str) -> None:
+    """Drop the test's vector index (the server keeps indexes after their keys are gone)."""
+    try:
+        admin(url).execute(Cmd(("FT.DROPINDEX", f"{prefix}:store:idx")))
+    except ResponseError as exc:
+        text = str(exc).lower()
+        if not any(m in text for m in ("unknown index", "no such index", "unknown command")):
+            raise
+
+
+class _StoreOpeners:
+    """Fixtures opening one store class on one server, under the test's own key prefix."""
+
+    @pytest.fixture
+    def server_url(self, store_on: tuple[Any, str]) -> str:
+        return store_on[1]
+
+    @pytest.fixture
+    def store_opener(self, store_on: tuple[Any, str], key_prefix: str) -> Iterator[Opener]:
+        cls, url = store_on
+        yield lambda **kw: cls.from_conn_string(url, key_prefix=key_prefix, **kw)
+        drop_store_index(url, key_prefix)
+
+
+class TestRedisStore(_StoreOpeners, StoreContract):
+    """The whole store contract, semantic search included, on Redis with its query engine."""
+
+    @pytest.fixture
+    def store_on(self, redis_stack_url: str) -> tuple[Any, str]:
+        return RedisStore, redis_stack_url
+
+
+class TestAsyncRedisStoreSearch(_StoreOpeners, StoreVectorsContract):
+    """The semantic-search part again with the asyncio class (its other parts run on
+    Valkey below, so the sleeping TTL tests run once per class)."""
+
+    @pytest.fixture
+    def store_on(self, redis_stack_url: str) -> tuple[Any, str]:
+        return AsyncRedisStore, redis_stack_url
+
+
+class TestRedisStoreWithoutQueryEngine(
+    _StoreOpeners,
+    StoreBasicsContract,
+    StoreSearchContract,
+    StoreNamespacesContract,
+    StoreTTLContract,
+):
+    """Everything but semantic search on plain Redis and Valkey (no modules).
+
+    The semantic-search tests need ``index=``, which these servers cannot serve: opening a
+    store with an index there fails at setup (test_redis_store.py checks the error).
+    """
+
+    @pytest.fixture(params=STORES_WITHOUT_QUERY_ENGINE, ids=lambda p: f"{p[0].__name__}-{p[1]}")
+    def store_on(self, request: pytest.FixtureRequest) -> tuple[Any, str]:
+        cls, server = request.param
+        return cls, _url(request, server)
+
+    async def test_expired_items_are_never_returned(self, api: Api, store_opener: Opener) -> None:
+        """The TTL contract's test of the same name without its query (which needs an
+        index): expired items vanish from get, search and list_namespaces before any
+        sweep, and a put after expiry makes a new item."""
+        async with opened(store_opener) as backend:
+            s = api.bind(backend)
+            await s.put(NS, "short", {"text": "apple"}, ttl=SHORT)
+            await s.batch([PutOp(("brief",), "only", {"text": "apple"}, ttl=SHORT)])
+            await s.put(NS, "forever", {"text": "car"})
+            await s.put(NS, "long", {"text": "apple"}, ttl=10)
+            first = await s.get(NS, "short")
+            await asyncio.sleep(PAST_SHORT)
+            assert await s.get(NS, "short", refresh_ttl=True) is None
+            assert await s.get(("brief",), "only") is None
+            assert set(keys(await s.search(()))) == {"forever", "long"}
+            assert keys(await s.search(NS, filter={"text": "apple"})) == ["long"]
+            assert await s.list_namespaces() == [NS]
+            assert await s.batch([GetOp(NS, "short"), SearchOp(("brief",))]) == [None, []]
+            await s.put(NS, "short", {"text": "dog"})
+            reborn = await s.get(NS, "short")
+            assert reborn.created_at > first.created_at

@@ -182,9 +182,9 @@ def recency_body(
     streams = [_Stream(ns, page=min(first, PAGE_MAX)) for ns in namespaces]
     heap: list[tuple[tuple[float, Namespace, str], int, Row]] = []
     buffered = [0] * len(streams)
+    needy = list(range(len(streams)))
     out: list[Row] = []
     while len(out) < count:
-        needy = [i for i, s in enumerate(streams) if not buffered[i] and not s.done]
         if needy:
             calls = tuple(
                 Call(
@@ -200,6 +200,7 @@ def recency_body(
                 for i in needy
             )
             replies = yield Pipe(calls)
+            refill: list[int] = []
             for i, reply in zip(needy, replies, strict=True):
                 s = streams[i]
                 size = int(reply[0])
@@ -216,12 +217,17 @@ def recency_body(
                         continue
                     heapq.heappush(heap, (row.order(), i, row))
                     buffered[i] += 1
+                if not buffered[i] and not s.done:
+                    refill.append(i)
+            needy = refill
             continue
         if not heap:
             break
         _, i, row = heapq.heappop(heap)
         buffered[i] -= 1
         out.append(row)
+        if not buffered[i] and not streams[i].done:
+            needy.append(i)
     return out
 
 

@@ -210,4 +210,35 @@ return {gone, seen}
 """,
 )
 
-__all__ = ["DELETE", "GET", "NAMESPACES", "PUT", "RECENT", "REFRESH", "SWEEP"]
+
+EXPORT = LuaScript(
+    "durastate_store_export",
+    _COMMON
+    + r"""
+-- ARGV[2] namespace, then keys: per key false or {value, created, updated, ttl or '',
+-- expire-at ms (-1: none), field 1, vector 1, field 2, vector 2, ...}
+local ns = ARGV[2]
+local out = {}
+for i = 3, #ARGV do
+  local base = base_of(ns, ARGV[i])
+  local ik = P .. ':i:' .. base
+  local h = redis.call('HMGET', ik, 'v', 'c', 'u', 't', 'nv')
+  if h[1] then
+    local row = {h[1], h[2], h[3], h[4] or '', redis.call('PEXPIRETIME', ik)}
+    for s = 0, (tonumber(h[5]) or 0) - 1 do
+      local v = redis.call('HMGET', P .. ':v:' .. base .. ':' .. s, 'f', 'vec')
+      if v[2] then
+        row[#row + 1] = v[1] or ''
+        row[#row + 1] = v[2]
+      end
+    end
+    out[#out + 1] = row
+  else
+    out[#out + 1] = false
+  end
+end
+return out
+""",
+)
+
+__all__ = ["DELETE", "EXPORT", "GET", "NAMESPACES", "PUT", "RECENT", "REFRESH", "SWEEP"]

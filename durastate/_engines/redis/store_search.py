@@ -1,0 +1,261 @@
+"""Semantic search on the Redis query engine: index setup, KNN with namespace pre-filter.
+
+The index (``FT.CREATE ... ON HASH``) covers the store's vector documents only: an HNSW
+``VECTOR`` field and a ``TAG`` field holding every namespace prefix of the item, so a
+search's namespace prefix is a pre-filter of the KNN query. Distances become durastate's
+scores exactly as ``durastate.store.vectors`` computes them: cosine similarity is
+``1 - distance``, L2 is ``-sqrt(distance)`` (the engine reports the squared distance),
+inner product is ``1 - distance`` (the engine reports ``1 - u.v``). A store filter is
+evaluated on the fetched items with the reference evaluator; the KNN depth grows until the
+page is complete or every vector under the prefix was seen, so filters never truncate.
+A server without the query engine (plain Redis, Valkey, most managed services) makes
+configuring an index fail at setup with ``QueryEngineMissingError``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from durastate._engines.redis.requests import Body, Cmd
+from durastate._engines.redis.store_keys import Namespace, StoreKeys, prefix_tag
+from durastate._engines.redis.store_ops import Row, get_body, recency_body
+from durastate.errors import DurastateError, InvalidInputError
+from durastate.store.base import SearchRequest
+from durastate.store.filters import matches
+from durastate.store.index import IndexSettings
+from durastate.store.vectors import to_blob
+
+METRICS = {"cosine": "COSINE", "l2": "L2", "inner_product": "IP"}
+FIRST_DEPTH = 16
+
+
+class QueryEngineMissingError(DurastateError, RuntimeError):
+    """The Redis server has no query engine (``FT.*`` commands), needed for ``index=``."""
+
+
+def score_of(distance: float, metric: str) -> float:
+    """durastate's score (higher is closer) for a distance the query engine reports."""
+    if metric == "l2":
+        return -math.sqrt(max(distance, 0.0))
+    return 1.0 - distance
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def _pairs(reply: Any) -> dict[str, Any]:
+    """A RESP2 flat list or a RESP3 map as a dict with text keys."""
+    if isinstance(reply, Mapping):
+        return {_text(k): v for k, v in reply.items()}
+    items = list(reply)
+    return {_text(items[i]): items[i + 1] for i in range(0, len(items) - 1, 2)}
+
+
+def _server_name(info: Any) -> str:
+    data = _pairs(info) if not isinstance(info, Mapping) else {_text(k): v for k, v in info.items()}
+    if "valkey_version" in data:
+        return f"Valkey {_text(data['valkey_version'])}"
+    version = data.get("redis_version")
+    return f"Redis {_text(version)}" if version is not None else "this server"
+
+
+def _vector_attribute(info: Mapping[str, Any]) -> dict[str, str]:
+    """The ``vec`` attribute of an ``FT.INFO`` reply: its dims and metric, lower-cased."""
+    for attr in info.get("attributes") or []:
+        fields = _pairs(attr)
+        if (
+            _text(fields.get("identifier", "")) == "vec"
+            or _text(fields.get("attribute", "")) == "vec"
+        ):
+            return {
+                k.lower(): _text(v).lower()
+                for k, v in fields.items()
+                if k.lower() in {"dim", "distance_metric", "type"}
+            }
+    return {}
+
+
+def setup_body(keys: StoreKeys, settings: IndexSettings) -> Body[None]:
+    """Create the index if missing; fail clearly without a query engine or on a mismatch."""
+    try:
+        info = yield Cmd(("FT.INFO", keys.index))
+    except ResponseError as exc:
+        message = str(exc).lower()
+        if "unknown command" in message:
+            server = yield Cmd(("INFO", "server"))
+            raise QueryEngineMissingError(
+                f"semantic search (index=...) needs the Redis query engine: FT.CREATE and "
+                f"FT.SEARCH with an HNSW VECTOR field (Redis Stack, Redis 8 or Redis with "
+                f"RediSearch >= 2.4); {_server_name(server)} lacks it (FT.INFO: unknown "
+                f"command). Use such a server, or open the store without index= (get, put, "
+                f"delete, filtered search, list_namespaces and TTL need no modules)"
+            ) from None
+        if "unknown index" not in message and "no such index" not in message:
+            raise
+        info = None
+    if info is None:
+        try:
+            yield Cmd(_create_args(keys, settings))
+            return
+        except ResponseError as exc:
+            if "already exists" not in str(exc).lower():
+                raise InvalidInputError(
+                    f"the Redis query engine refused the store's vector index {keys.index!r}: {exc}"
+                ) from None
+        info = yield Cmd(("FT.INFO", keys.index))
+    _check_existing(keys, settings, _pairs(info))
+
+
+def _create_args(keys: StoreKeys, settings: IndexSettings) -> tuple[Any, ...]:
+    return (
+        "FT.CREATE",
+        keys.index,
+        "ON",
+        "HASH",
+        "PREFIX",
+        "1",
+        keys.vector_prefix,
+        "SCHEMA",
+        "nsp",
+        "TAG",
+        "SEPARATOR",
+        ",",
+        "vec",
+        "VECTOR",
+        "HNSW",
+        "6",
+        "TYPE",
+        "FLOAT32",
+        "DIM",
+        str(settings.dims),
+        "DISTANCE_METRIC",
+        METRICS[settings.distance_type],
+    )
+
+
+def _check_existing(keys: StoreKeys, settings: IndexSettings, info: Mapping[str, Any]) -> None:
+    attr = _vector_attribute(info)
+    want_dims, want_metric = str(settings.dims), METRICS[settings.distance_type].lower()
+    dims, metric = attr.get("dim"), attr.get("distance_metric")
+    if dims == want_dims and metric == want_metric:
+        return
+    raise InvalidInputError(
+        f"the Redis vector index {keys.index!r} exists with {dims} dims and {metric} "
+        f"distance, but this store is configured with {want_dims} dims and "
+        f"{settings.distance_type}; drop it (FT.DROPINDEX {keys.index}) and re-embed, or "
+        f"use the index settings it was built with"
+    )
+
+
+def _knn_args(keys: StoreKeys, prefix: Namespace, vector: bytes, depth: int) -> tuple[Any, ...]:
+    scope = f"(@nsp:{{{prefix_tag(prefix)}}})" if prefix else "*"
+    return (
+        "FT.SEARCH",
+        keys.index,
+        f"{scope}=>[KNN $K @vec $B AS dist]",
+        "PARAMS",
+        "4",
+        "K",
+        str(depth),
+        "B",
+        vector,
+        "SORTBY",
+        "dist",
+        "RETURN",
+        "1",
+        "dist",
+        "LIMIT",
+        "0",
+        str(depth),
+        "DIALECT",
+        "2",
+    )
+
+
+def parse_knn(reply: Any) -> list[tuple[bytes, float]]:
+    """(document id, distance) pairs from an ``FT.SEARCH`` reply, RESP2 or RESP3."""
+    out: list[tuple[bytes, float]] = []
+    if isinstance(reply, Mapping):
+        data = _pairs(reply)
+        for result in data.get("results") or []:
+            r = _pairs(result)
+            extra = _pairs(r.get("extra_attributes") or {})
+            out.append((bytes(r["id"]), float(_text(extra["dist"]))))
+        return out
+    items = list(reply)
+    for i in range(1, len(items) - 1, 2):
+        fields = _pairs(items[i + 1])
+        out.append((bytes(items[i]), float(_text(fields["dist"]))))
+    return out
+
+
+def vector_search_body(
+    keys: StoreKeys, settings: IndexSettings, req: SearchRequest
+) -> Body[list[tuple[Row, float | None]]]:
+    """A page of items by score, then items without vectors newest first."""
+    assert req.query_vector is not None
+    want = req.offset + req.limit
+    metric = settings.distance_type
+    blob = to_blob(req.query_vector)
+    depth = max(FIRST_DEPTH, 2 * want if req.conditions else want + 4)
+    best: dict[tuple[Namespace, str], float] = {}
+    rows: dict[tuple[Namespace, str], Row | None] = {}
+    prefix = req.namespace_prefix
+    while True:
+        reply = yield Cmd(_knn_args(keys, prefix, blob, depth))
+        results = parse_knn(reply)
+        exhausted = len(results) < depth
+        worst = -math.inf
+        for doc_id, distance in results:
+            item = keys.item_of_vector(doc_id)
+            score = score_of(distance, metric)
+            worst = score
+            if item not in best:
+                best[item] = score
+        missing = [item for item in best if item not in rows]
+        fetched = yield from get_body(keys, [(ns, key, False) for ns, key in missing])
+        rows.update(zip(missing, fetched, strict=True))
+        hits = [
+            (row, best[item])
+            for item, row in rows.items()
+            if row is not None
+            and row.vector_count
+            and row.namespace[: len(prefix)] == prefix
+            and (not req.conditions or matches(row.value, req.conditions))
+        ]
+        hits.sort(key=lambda h: (-h[1], -h[0].updated_at, h[0].namespace, h[0].key))
+        if exhausted or (len(hits) >= want and worst < hits[want - 1][1]):
+            break
+        depth *= 4
+    ranked: list[tuple[Row, float | None]] = list(hits[:want])
+    if len(ranked) < want:
+        rest = yield from recency_body(keys, req, want - len(ranked), unscored=True)
+        ranked.extend((row, None) for row in rest)
+    return ranked[req.offset : want]
+
+
+def drop_body(keys: StoreKeys) -> Body[bool]:
+    """Drop the store's vector index (documents are kept); answers whether it existed."""
+    try:
+        yield Cmd(("FT.DROPINDEX", keys.index))
+    except ResponseError as exc:
+        text = str(exc).lower()
+        if "unknown index" in text or "no such index" in text or "unknown command" in text:
+            return False
+        raise
+    return True
+
+
+__all__ = [
+    "QueryEngineMissingError",
+    "drop_body",
+    "parse_knn",
+    "score_of",
+    "setup_body",
+    "vector_search_body",
+]

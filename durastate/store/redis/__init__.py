@@ -1,0 +1,193 @@
+"""Redis stores: ``RedisStore`` (blocking redis-py) and ``AsyncRedisStore`` (redis.asyncio).
+
+Get, put, delete, filtered search, ``list_namespaces`` and TTL need no server modules, so
+plain Redis >= 7, Valkey and managed services work. Items are hashes keyed by namespace
+and key (a get is one read), each namespace keeps its keys by ``updated_at`` and a
+namespace index serves ``list_namespaces`` without scanning items; TTLs are native
+expiries, refreshed on read. Semantic search (``index=``) uses the server's query engine
+(``FT.CREATE`` HNSW vector index, ``FT.SEARCH`` KNN with a namespace pre-filter);
+without one, configuring an index fails at setup with ``QueryEngineMissingError``.
+Single-node only: the store's scripts span namespaces, so a Redis Cluster is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+from langgraph.store.base import Result, TTLConfig
+from redis.cluster import RedisCluster
+
+from durastate._engines.redis.clients import SyncDriver
+from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
+from durastate._engines.redis.store_keys import StoreKeys
+from durastate._engines.redis.store_ops import SearchBody, batch_body
+from durastate._engines.redis.store_search import (
+    QueryEngineMissingError,
+    drop_body,
+    setup_body,
+    vector_search_body,
+)
+from durastate._engines.redis.store_transfer import (
+    export_chunk_body,
+    export_keys_body,
+    export_namespaces_body,
+    import_body,
+    sweep_body,
+)
+from durastate.errors import InvalidInputError
+from durastate.store.base import Namespace, PreparedBatch, SyncStore
+from durastate.store.index import IndexSettings
+from durastate.store.redis.aio import AsyncRedisStore
+from durastate.store.transfer import ExportedItem, plan_import
+
+CLUSTER_REFUSED = (
+    "{cls} is single-node: its scripts update items, namespace and expiry indexes of "
+    "different namespaces together, which a Redis Cluster cannot do atomically. Use a "
+    "standalone Redis or Valkey (a cluster works for the checkpointer and cache)"
+)
+
+
+def refuse_cluster(cls: type, cluster: bool | None) -> None:
+    if cluster:
+        raise InvalidInputError(CLUSTER_REFUSED.format(cls=cls.__name__))
+
+
+def vector_search(settings: IndexSettings | None) -> SearchBody | None:
+    if settings is None:
+        return None
+    return lambda keys, req: vector_search_body(keys, settings, req)
+
+
+class RedisStore(SyncStore):
+    """Long-term memory in Redis through a blocking redis-py client.
+
+    ``RedisStore(url_or_client, index=..., ttl=..., key_prefix="durastate")``: a URL
+    gives a client the store owns and closes; a ``redis.Redis`` is used as is and left
+    open (create it with ``decode_responses=False``). ``RedisStore.from_conn_string(url)``
+    is a context manager. The index (when configured) is created on ``setup()`` or on
+    first use. Async methods run in worker threads; ``AsyncRedisStore`` is asyncio-native.
+    Single-node only (a ``RedisCluster`` is refused).
+    """
+
+    def __init__(
+        self,
+        conn: str | redis.Redis | RedisCluster | None = None,
+        *,
+        redis_client: redis.Redis | None = None,
+        index: Mapping[str, Any] | None = None,
+        ttl: TTLConfig | None = None,
+        key_prefix: str = DEFAULT_PREFIX,
+        connection_args: dict[str, Any] | None = None,
+        cluster: bool | None = None,
+    ) -> None:
+        super().__init__(index=index, ttl=ttl)
+        refuse_cluster(type(self), cluster)
+        self.layout = Layout(key_prefix)
+        self.keys = StoreKeys.of(self.layout)
+        source = redis_client if redis_client is not None else conn
+        if source is None:
+            raise ValueError("RedisStore needs a Redis URL or client")
+        self._driver = SyncDriver.open(source, connection_args, cluster=cluster)
+        if self._driver.is_cluster:
+            self._driver.close()
+            refuse_cluster(type(self), True)
+        self._search = vector_search(self.index_settings)
+        self._ready = False
+
+    @property
+    def client(self) -> Any:
+        """The redis-py client in use."""
+        return self._driver.client
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        index: Mapping[str, Any] | None = None,
+        ttl: TTLConfig | None = None,
+        key_prefix: str = DEFAULT_PREFIX,
+        connection_args: dict[str, Any] | None = None,
+        cluster: bool | None = None,
+    ) -> Iterator[RedisStore]:
+        """A store on a ``redis://`` / ``rediss://`` URL, closed on exit."""
+        store = cls(
+            conn_string,
+            index=index,
+            ttl=ttl,
+            key_prefix=key_prefix,
+            connection_args=connection_args,
+            cluster=cluster,
+        )
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def __enter__(self) -> RedisStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the TTL sweeper and close the client if the store opened it."""
+        self.stop_ttl_sweeper()
+        self._driver.close()
+
+    def setup(self) -> None:
+        """Create the vector index when ``index=`` is configured (otherwise on first use).
+
+        Raises ``QueryEngineMissingError`` when the server has no query engine.
+        """
+        if self.index_settings is not None:
+            self._driver.run(setup_body(self.keys, self.index_settings))
+        self._ready = True
+
+    def drop_index(self) -> bool:
+        """Drop the query-engine index (items and vectors stay); answers whether it existed."""
+        self._ready = False
+        return self._driver.run(drop_body(self.keys))
+
+    def _ensure_ready(self) -> None:
+        if not self._ready:
+            self.setup()
+
+    def run_batch(self, batch: PreparedBatch) -> list[Result]:
+        self._ensure_ready()
+        return self._driver.run(batch_body(self.keys, batch, self._search))
+
+    def sweep_ttl(self) -> int:
+        """Drop expired items from the namespace and expiry indexes; answers how many.
+
+        Redis deletes the items themselves when they expire; items a ``list_namespaces``
+        already cleaned up are not counted again.
+        """
+        return self._driver.run(sweep_body(self.keys))
+
+    def export_items(
+        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
+    ) -> Iterator[ExportedItem]:
+        """Every live item at or under ``namespace_prefix``, by namespace then key.
+
+        One namespace's key names are held in memory at a time; items are read
+        ``batch_size`` at a time.
+        """
+        run, size = self._driver.run, max(1, batch_size)
+        for ns in run(export_namespaces_body(self.keys, tuple(namespace_prefix))):
+            names = run(export_keys_body(self.keys, ns))
+            for start in range(0, len(names), size):
+                yield from run(export_chunk_body(self.keys, ns, names[start : start + size]))
+
+    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
+        self._ensure_ready()
+        plan = plan_import(self, items, reembed=reembed)
+        self.embed_sync(plan.batch)
+        return self._driver.run(import_body(self.keys, plan))
+
+
+__all__ = ["AsyncRedisStore", "QueryEngineMissingError", "RedisStore"]

@@ -1,0 +1,197 @@
+"""``AsyncRedisStore``: the Redis store on redis.asyncio (the keys and scripts of RedisStore)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import redis.asyncio as aredis
+from langgraph.store.base import Result, TTLConfig
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+from durastate._bridge import main_thread_loop, run_on_loop
+from durastate._engines.redis.clients import AsyncDriver
+from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
+from durastate._engines.redis.requests import Body
+from durastate._engines.redis.store_keys import StoreKeys
+from durastate._engines.redis.store_ops import SearchBody, batch_body
+from durastate._engines.redis.store_search import drop_body, setup_body, vector_search_body
+from durastate._engines.redis.store_transfer import (
+    export_chunk_body,
+    export_keys_body,
+    export_namespaces_body,
+    import_body,
+    sweep_body,
+)
+from durastate.errors import InvalidInputError
+from durastate.store.base import AsyncStore, Namespace, PreparedBatch
+from durastate.store.transfer import ExportedItem, plan_import
+
+T = TypeVar("T")
+
+_CLUSTER_REFUSED = (
+    "AsyncRedisStore is single-node: its scripts update items, namespace and expiry indexes "
+    "of different namespaces together, which a Redis Cluster cannot do atomically. Use a "
+    "standalone Redis or Valkey (a cluster works for the checkpointer and cache)"
+)
+
+
+class AsyncRedisStore(AsyncStore):
+    """Long-term memory in Redis through a ``redis.asyncio`` client.
+
+    ``AsyncRedisStore(url_or_client, index=..., ttl=..., key_prefix="durastate")``: a URL
+    gives a client opened on first use and closed by ``aclose``; a ``redis.asyncio.Redis``
+    is used as is and left open. ``AsyncRedisStore.from_conn_string(url)`` is an async
+    context manager. Embeddings are computed before any command is sent. Sync methods
+    work from threads other than the event loop's. Single-node only.
+    """
+
+    def __init__(
+        self,
+        conn: str | aredis.Redis | AsyncRedisCluster | None = None,
+        *,
+        redis_client: aredis.Redis | None = None,
+        index: Mapping[str, Any] | None = None,
+        ttl: TTLConfig | None = None,
+        key_prefix: str = DEFAULT_PREFIX,
+        connection_args: dict[str, Any] | None = None,
+        cluster: bool | None = None,
+    ) -> None:
+        super().__init__(index=index, ttl=ttl)
+        if cluster or isinstance(conn, AsyncRedisCluster):
+            raise InvalidInputError(_CLUSTER_REFUSED)
+        self.layout = Layout(key_prefix)
+        self.keys = StoreKeys.of(self.layout)
+        source = redis_client if redis_client is not None else conn
+        if source is None:
+            raise ValueError("AsyncRedisStore needs a Redis URL or client")
+        self._driver = AsyncDriver.open(source, connection_args, cluster=cluster)
+        self.loop = main_thread_loop()
+        settings = self.index_settings
+        self._search: SearchBody | None = (
+            None
+            if settings is None
+            else (lambda keys, req: vector_search_body(keys, settings, req))
+        )
+        self._ready = False
+
+    @property
+    def client(self) -> Any:
+        """The redis.asyncio client (None until first use when opened from a URL)."""
+        return self._driver.client
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        index: Mapping[str, Any] | None = None,
+        ttl: TTLConfig | None = None,
+        key_prefix: str = DEFAULT_PREFIX,
+        connection_args: dict[str, Any] | None = None,
+        cluster: bool | None = None,
+    ) -> AsyncIterator[AsyncRedisStore]:
+        """A store on a ``redis://`` / ``rediss://`` URL, closed on exit."""
+        store = cls(
+            conn_string,
+            index=index,
+            ttl=ttl,
+            key_prefix=key_prefix,
+            connection_args=connection_args,
+            cluster=cluster,
+        )
+        try:
+            yield store
+        finally:
+            await store.aclose()
+
+    async def __aenter__(self) -> AsyncRedisStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the TTL sweeper and close the client if the store opened it."""
+        await self.stop_ttl_sweeper()
+        await self._driver.close()
+
+    async def _run(self, body: Body[T]) -> T:
+        client = await self._driver.connect()
+        if isinstance(client, AsyncRedisCluster):
+            body.close()
+            raise InvalidInputError(_CLUSTER_REFUSED)
+        return await self._driver.run(body)
+
+    async def setup(self) -> None:
+        """Create the vector index when ``index=`` is configured (otherwise on first use).
+
+        Raises ``QueryEngineMissingError`` when the server has no query engine.
+        """
+        if self.index_settings is not None:
+            await self._run(setup_body(self.keys, self.index_settings))
+        else:
+            await self._driver.connect()
+        self._ready = True
+
+    async def drop_index(self) -> bool:
+        """Drop the query-engine index (items and vectors stay); answers whether it existed."""
+        self._ready = False
+        return await self._run(drop_body(self.keys))
+
+    async def _ensure_ready(self) -> None:
+        if not self._ready:
+            await self.setup()
+
+    async def arun_batch(self, batch: PreparedBatch) -> list[Result]:
+        await self._ensure_ready()
+        return await self._run(batch_body(self.keys, batch, self._search))
+
+    async def sweep_ttl(self) -> int:
+        """Drop expired items from the namespace and expiry indexes; answers how many."""
+        return await self._run(sweep_body(self.keys))
+
+    async def aexport_items(
+        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
+    ) -> AsyncIterator[ExportedItem]:
+        """``export_items`` on the event loop."""
+        size = max(1, batch_size)
+        namespaces = await self._run(export_namespaces_body(self.keys, tuple(namespace_prefix)))
+        for ns in namespaces:
+            names = await self._run(export_keys_body(self.keys, ns))
+            for start in range(0, len(names), size):
+                chunk = await self._run(
+                    export_chunk_body(self.keys, ns, names[start : start + size])
+                )
+                for item in chunk:
+                    yield item
+
+    async def aimport_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
+        """``import_items`` on the event loop."""
+        await self._ensure_ready()
+        plan = plan_import(self, items, reembed=reembed)
+        await self.embed_async(plan.batch)
+        return await self._run(import_body(self.keys, plan))
+
+    def export_items(
+        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
+    ) -> Iterator[ExportedItem]:
+        owner = type(self).__name__
+        size = max(1, batch_size)
+        keys = self.keys
+        prefix = tuple(namespace_prefix)
+        for ns in run_on_loop(self.loop, self._run(export_namespaces_body(keys, prefix)), owner):
+            names = run_on_loop(self.loop, self._run(export_keys_body(keys, ns)), owner)
+            for start in range(0, len(names), size):
+                body = export_chunk_body(keys, ns, names[start : start + size])
+                yield from run_on_loop(self.loop, self._run(body), owner)
+
+    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
+        return run_on_loop(
+            self.loop, self.aimport_items(list(items), reembed=reembed), type(self).__name__
+        )
+
+
+__all__ = ["AsyncRedisStore"]
