@@ -1,4 +1,4 @@
-"""The checkpointer contract on both Postgres savers, each test in a schema of its own."""
+"""The conformance contract on the Postgres savers, stores and cache, a schema per test."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import postgres_support
 import pytest
 from postgres_support import Schemas
 
+from durastate.cache.postgres import PostgresCache
 from durastate.checkpoint.postgres import AsyncPostgresSaver, PostgresSaver
-from durastate.conformance import CheckpointerContract
+from durastate.conformance import CacheContract, CheckpointerContract, StoreContract
+from durastate.conformance.bad_input_saver import CacheBadInput
+from durastate.conformance.bad_input_store import StoreBadInput
 from durastate.conformance.harness import Opener
+from durastate.store.postgres import AsyncPostgresStore, PostgresStore
 
 schemas = postgres_support.schemas
 schema_pool = postgres_support.schema_pool
@@ -26,4 +30,33 @@ def checkpointer_opener(
 
 
 class TestPostgresCheckpointer(CheckpointerContract):
+    pass
+
+
+@pytest.fixture(params=[PostgresStore, AsyncPostgresStore], ids=lambda c: c.__name__)
+def store_opener(request: pytest.FixtureRequest, postgres_url: str, schemas: Schemas) -> Opener:
+    cls: Any = request.param
+    schema = schemas.new()
+    return lambda **kw: cls.from_conn_string(postgres_url, schema=schema, **kw)
+
+
+@pytest.fixture
+def cache_opener(postgres_url: str, schemas: Schemas) -> Opener:
+    schema = schemas.new()
+    return lambda **kw: PostgresCache.from_conn_string(postgres_url, schema=schema, **kw)
+
+
+class TestPostgresStore(StoreContract):
+    pass
+
+
+class TestPostgresStoreBadInput(StoreBadInput):
+    pass
+
+
+class TestPostgresCache(CacheContract):
+    pass
+
+
+class TestPostgresCacheBadInput(CacheBadInput):
     pass

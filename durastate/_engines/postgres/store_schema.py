@@ -1,0 +1,169 @@
+"""The Postgres store's tables (items; their vectors) and its approximate-nearest-neighbour index.
+
+Items hold their value as JSONB and their times as epoch seconds (``double precision``, as
+exact as every other engine's). Namespaces use the order-preserving text of
+``store_rows.encode_namespace`` in the "C" collation, so ``ORDER BY ns`` sorts by labels and
+a prefix is one index range. Vectors live in their own table as ``real[]`` (so a store
+without an index never needs pgvector), one row per embedded text, deleted with their item
+(``ON DELETE CASCADE``). The ANN index is an expression index on
+``embedding::vector(dims)`` (or ``halfvec(dims)``; pgvector's casts from ``real[]`` are
+immutable), partial on ``dims``, so stores of different widths and distances share one
+schema, and queries written as ``ORDER BY embedding::vector(dims) <=> query LIMIT k``
+use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from durastate._engines.postgres.requests import Component
+from durastate.errors import InvalidInputError
+from durastate.store.index import IndexSettings
+
+STORE = Component(
+    "store",
+    (
+        (
+            """CREATE TABLE IF NOT EXISTS {p}durastate_store (
+                ns text COLLATE "C" NOT NULL,
+                key text COLLATE "C" NOT NULL,
+                value jsonb NOT NULL,
+                created_at double precision NOT NULL,
+                updated_at double precision NOT NULL,
+                expires_at double precision,
+                ttl_minutes double precision,
+                PRIMARY KEY (ns, key)
+            )""",
+            """CREATE INDEX IF NOT EXISTS durastate_store_by_recency
+                ON {p}durastate_store (updated_at DESC, ns, key)""",
+            """CREATE INDEX IF NOT EXISTS durastate_store_by_expiry
+                ON {p}durastate_store (expires_at) WHERE expires_at IS NOT NULL""",
+            """CREATE TABLE IF NOT EXISTS {p}durastate_store_vectors (
+                ns text COLLATE "C" NOT NULL,
+                key text COLLATE "C" NOT NULL,
+                seq integer NOT NULL,
+                field text NOT NULL,
+                dims integer NOT NULL,
+                embedding real[] NOT NULL,
+                PRIMARY KEY (ns, key, seq),
+                FOREIGN KEY (ns, key) REFERENCES {p}durastate_store (ns, key)
+                    ON DELETE CASCADE
+            )""",
+        ),
+    ),
+)
+
+PGVECTOR = Component("store_pgvector", (("CREATE EXTENSION IF NOT EXISTS vector",),))
+"""What semantic search needs besides the tables: the pgvector extension."""
+
+_OPERATORS = {"cosine": "<=>", "l2": "<->", "inner_product": "<#>"}
+_OPCLASS = {"cosine": "cosine", "l2": "l2", "inner_product": "ip"}
+_KINDS = ("hnsw", "ivfflat", "flat")
+_VECTOR_TYPES = ("vector", "halfvec")
+_MAX_INDEXED = {"vector": 2000, "halfvec": 4000}
+
+
+def _positive_int(config: Mapping[str, Any], name: str, default: int) -> int:
+    value = config.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInputError(f"ann_index_config[{name!r}] must be a positive int, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class VectorLayout:
+    """How one store's vectors are indexed and queried (all values are checked literals)."""
+
+    dims: int
+    distance: str
+    kind: str
+    vector_type: str
+    m: int = 16
+    ef_construction: int = 64
+    ef_search: int | None = None
+    nlist: int = 100
+    probes: int | None = None
+
+    @property
+    def operator(self) -> str:
+        return _OPERATORS[self.distance]
+
+    @property
+    def cast(self) -> str:
+        """The expression the index covers (and queries order by)."""
+        return f"embedding::{self.vector_type}({self.dims})"
+
+    def query_cast(self, placeholder: str) -> str:
+        return f"{placeholder}::{self.vector_type}({self.dims})"
+
+    @property
+    def index_name(self) -> str:
+        short = {"cosine": "cos", "l2": "l2", "inner_product": "ip"}[self.distance]
+        base = f"durastate_vec_{self.kind}_{self.vector_type}{self.dims}_{short}"
+        if self.kind == "hnsw":
+            return f"{base}_m{self.m}_ef{self.ef_construction}"
+        return f"{base}_l{self.nlist}"
+
+    def index_sql(self) -> str | None:
+        """``CREATE INDEX`` for the ANN index (None for ``flat``: exact scans only)."""
+        if self.kind == "flat":
+            return None
+        opclass = f"{self.vector_type}_{_OPCLASS[self.distance]}_ops"
+        if self.kind == "hnsw":
+            options = f"m = {self.m}, ef_construction = {self.ef_construction}"
+        else:
+            options = f"lists = {self.nlist}"
+        return (
+            f"CREATE INDEX IF NOT EXISTS {self.index_name} ON {{p}}durastate_store_vectors "
+            f"USING {self.kind} (({self.cast}) {opclass}) WITH ({options}) "
+            f"WHERE dims = {self.dims}"
+        )
+
+    def scan_settings(self, candidates: int) -> str | None:
+        """``SET LOCAL`` statements letting the index scan continue past filtered rows."""
+        if self.kind == "hnsw":
+            ef = self.ef_search or min(1000, max(40, candidates))
+            return f"SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {ef}"
+        if self.kind == "ivfflat":
+            probes = self.probes or max(1, min(self.nlist, 10))
+            return (
+                "SET LOCAL ivfflat.iterative_scan = relaxed_order; "
+                f"SET LOCAL ivfflat.probes = {probes}"
+            )
+        return None
+
+
+def vector_layout(settings: IndexSettings) -> VectorLayout:
+    """The layout an index configuration asks for (``ann_index_config`` as in LangGraph's)."""
+    raw = settings.extra.get("ann_index_config") or {}
+    if not isinstance(raw, Mapping):
+        raise InvalidInputError(f"ann_index_config must be a mapping, got {type(raw).__name__}")
+    kind = raw.get("kind", "hnsw")
+    if kind not in _KINDS:
+        raise InvalidInputError(f"ann_index_config['kind'] must be one of {_KINDS}, got {kind!r}")
+    vector_type = raw.get("vector_type", "vector")
+    if vector_type not in _VECTOR_TYPES:
+        raise InvalidInputError(
+            f"ann_index_config['vector_type'] must be one of {_VECTOR_TYPES}, got {vector_type!r}"
+        )
+    if kind != "flat" and settings.dims > _MAX_INDEXED[vector_type]:
+        raise InvalidInputError(
+            f"pgvector indexes {vector_type} of at most {_MAX_INDEXED[vector_type]} dimensions "
+            f"(dims is {settings.dims}); use ann_index_config {{'vector_type': 'halfvec'}} "
+            "(up to 4000) or {'kind': 'flat'} (exact search, no index)"
+        )
+    ef_search = raw.get("ef_search")
+    probes = raw.get("probes")
+    return VectorLayout(
+        dims=settings.dims,
+        distance=settings.distance_type,
+        kind=kind,
+        vector_type=vector_type,
+        m=_positive_int(raw, "m", 16),
+        ef_construction=_positive_int(raw, "ef_construction", 64),
+        ef_search=None if ef_search is None else _positive_int(raw, "ef_search", 40),
+        nlist=_positive_int(raw, "nlist", 100),
+        probes=None if probes is None else _positive_int(raw, "probes", 1),
+    )
