@@ -1,0 +1,282 @@
+"""Redis store specifics: query-engine errors, round trips, no KEYS, key layout, transfer."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio as aredis
+from langgraph.store.base import GetOp, PutOp
+from redis.cluster import RedisCluster
+from redis.exceptions import ResponseError
+from redis_support import admin, delete_prefix, keys_under
+
+from durastate._engines.redis.keys import Layout
+from durastate._engines.redis.requests import Cmd, Request
+from durastate._engines.redis.store_keys import StoreKeys
+from durastate.conformance.store_support import expected_score, index_config
+from durastate.errors import InvalidInputError
+from durastate.store.redis import AsyncRedisStore, QueryEngineMissingError, RedisStore
+from durastate.store.sqlite import SqliteStore
+
+NS = ("users", "u1")
+AWKWARD = ["plain", "with:colon", "per%cent", "{tag}", "sp ace", "glob*?[x]", "back\\slash", "é✓"]
+
+
+@pytest.fixture
+def prefix(redis_url: str, valkey_url: str, redis_stack_url: str) -> Iterator[str]:
+    name = f"dstest-store-{uuid.uuid4().hex[:10]}"
+    yield name
+    try:
+        admin(redis_stack_url).execute(Cmd(("FT.DROPINDEX", f"{name}:store:idx")))
+    except ResponseError:
+        pass
+    for url in (redis_url, valkey_url, redis_stack_url):
+        delete_prefix(url, name)
+
+
+def _count_requests(store: Any) -> list[Request]:
+    """Record every request the store's driver sends from now on (each is one round trip)."""
+    sent: list[Request] = []
+    driver = store._driver
+    original = driver.execute
+
+    if isinstance(store, AsyncRedisStore):
+
+        async def counted_async(req: Request) -> Any:
+            sent.append(req)
+            return await original(req)
+
+        driver.execute = counted_async
+    else:
+
+        def counted(req: Request) -> Any:
+            sent.append(req)
+            return original(req)
+
+        driver.execute = counted
+    return sent
+
+
+@pytest.mark.parametrize("server", ["redis", "valkey"])
+def test_an_index_without_query_engine_fails_at_setup_naming_what_is_missing(
+    request: pytest.FixtureRequest, server: str, prefix: str
+) -> None:
+    url = request.getfixturevalue(f"{server}_url")
+    with RedisStore.from_conn_string(url, key_prefix=prefix, index=index_config()) as store:
+        with pytest.raises(QueryEngineMissingError) as caught:
+            store.setup()
+        with pytest.raises(QueryEngineMissingError):
+            store.put(NS, "k", {"text": "apple"})
+    message = str(caught.value)
+    assert "query engine" in message and "FT.CREATE" in message
+    assert ("Valkey" if server == "valkey" else "Redis 7") in message
+    assert "without index=" in message
+    assert keys_under(url, prefix) == []
+    with RedisStore.from_conn_string(url, key_prefix=prefix) as store:
+        store.put(NS, "k", {"text": "apple"})
+        assert store.search(NS, filter={"text": "apple"})[0].key == "k"
+
+
+async def test_async_store_fails_the_same_way(valkey_url: str, prefix: str) -> None:
+    async with AsyncRedisStore.from_conn_string(
+        valkey_url, key_prefix=prefix, index=index_config()
+    ) as store:
+        with pytest.raises(QueryEngineMissingError, match="Valkey"):
+            await store.aput(NS, "k", {"text": "apple"})
+
+
+@pytest.mark.parametrize("cls", [RedisStore, AsyncRedisStore])
+async def test_round_trips_per_operation(cls: Any, redis_url: str, prefix: str) -> None:
+    """get (any number in one batch) is one script call; put one; list_namespaces one."""
+    store = cls(redis_url, key_prefix=prefix, ttl={"default_ttl": 5})
+    try:
+        sent = _count_requests(store)
+        await store.aput(NS, "k", {"v": 1})
+        assert len(sent) == 1
+        sent.clear()
+        assert (await store.aget(NS, "k")).value == {"v": 1}
+        assert len(sent) == 1, sent
+        sent.clear()
+        await store.abatch([PutOp(NS, f"k{i}", {"v": i}) for i in range(50)])
+        assert len(sent) == 1
+        sent.clear()
+        found = await store.abatch([GetOp(NS, f"k{i}") for i in range(50)])
+        assert [item.value["v"] for item in found] == list(range(50))
+        assert len(sent) == 1
+        sent.clear()
+        assert await store.alist_namespaces() == [NS]
+        assert len(sent) == 1
+        sent.clear()
+        assert len(await store.asearch(NS, limit=100)) == 51
+        assert len(sent) == 3  # namespaces under the prefix, their pages, the TTL refresh
+    finally:
+        if isinstance(store, AsyncRedisStore):
+            await store.aclose()
+        else:
+            store.close()
+
+
+def test_no_keys_or_scan_command_is_used(redis_stack_url: str, prefix: str) -> None:
+    client = admin(redis_stack_url).client
+
+    def calls(name: str) -> int:
+        stats = client.info("commandstats")
+        return int(stats.get(f"cmdstat_{name}", {}).get("calls", 0))
+
+    before = calls("keys"), calls("scan")
+    with RedisStore.from_conn_string(
+        redis_stack_url, key_prefix=prefix, index=index_config(fields=["text"])
+    ) as store:
+        store.put(NS, "a", {"text": "apple"}, ttl=10)
+        store.put(("other",), "b", {"text": "car"})
+        store.search((), query="apple", filter={"text": "apple"})
+        store.search(NS, filter={"text": {"$ne": "x"}})
+        store.list_namespaces(prefix=("users",))
+        store.sweep_ttl()
+        list(store.export_items())
+        store.delete(NS, "a")
+        store.drop_index()
+    assert (calls("keys"), calls("scan")) == before
+
+
+def test_awkward_names_keep_their_keys_and_leave_nothing_behind(
+    redis_url: str, prefix: str
+) -> None:
+    """Keys and labels with key syntax, glob characters and non-ASCII text are stored under
+    the escaped names (the same escaping in Python and Lua); once every item is deleted or
+    expired and swept, no key of the store is left."""
+    keys = StoreKeys.of(Layout(prefix))
+    namespaces = [(label, "x") for label in AWKWARD]
+    with RedisStore.from_conn_string(redis_url, key_prefix=prefix) as store:
+        for ns in namespaces:
+            for key in AWKWARD:
+                store.put(ns, key, {"ns": list(ns), "key": key}, ttl=0.002)
+        stored = set(keys_under(redis_url, prefix))
+        for ns in namespaces:
+            for key in AWKWARD:
+                assert keys.item(ns, key).encode() in stored
+                item = store.get(ns, key, refresh_ttl=False)
+                assert item is not None and item.value == {"ns": list(ns), "key": key}
+        assert store.list_namespaces() == sorted(namespaces)
+        store.put(namespaces[0], "kept", {})
+        store.delete(namespaces[0], "kept")
+        time.sleep(0.2)
+        assert store.sweep_ttl() == len(AWKWARD) ** 2
+        assert store.list_namespaces() == []
+    assert keys_under(redis_url, prefix) == []
+
+
+def test_a_cluster_is_refused_with_a_reason(redis_cluster_url: str) -> None:
+    with pytest.raises(InvalidInputError, match="single-node"):
+        RedisStore(redis_cluster_url)
+    client = RedisCluster.from_url(redis_cluster_url)
+    try:
+        with pytest.raises(InvalidInputError, match="single-node"):
+            RedisStore(client)
+    finally:
+        client.close()
+    with pytest.raises(InvalidInputError, match="single-node"):
+        AsyncRedisStore(redis_cluster_url, cluster=True)
+
+
+async def test_async_store_refuses_a_cluster_on_first_use(redis_cluster_url: str) -> None:
+    store = AsyncRedisStore(redis_cluster_url)
+    try:
+        with pytest.raises(InvalidInputError, match="single-node"):
+            await store.aget(NS, "k")
+    finally:
+        await store.aclose()
+
+
+def test_an_existing_index_with_other_settings_is_named(redis_stack_url: str, prefix: str) -> None:
+    with RedisStore(redis_stack_url, key_prefix=prefix, index=index_config()) as store:
+        store.setup()
+    other = index_config(distance_type="l2")
+    with RedisStore(redis_stack_url, key_prefix=prefix, index=other) as store:
+        with pytest.raises(InvalidInputError, match=r"cosine distance.*l2"):
+            store.setup()
+
+
+def test_given_clients_with_either_protocol_are_used_and_left_open(
+    redis_stack_url: str, prefix: str
+) -> None:
+    """RESP2 and RESP3 replies of the query engine give the same scores."""
+    for protocol in (2, 3):
+        client = redis.Redis.from_url(redis_stack_url, protocol=protocol)
+        index = index_config(fields=["text"], distance_type="inner_product")
+        with RedisStore(client, key_prefix=f"{prefix}-{protocol}", index=index) as store:
+            store.put(NS, "a", {"text": "apple"})
+            store.put(NS, "c", {"text": "car"})
+            found = store.search(NS, query="apple")
+            assert [it.key for it in found] == ["a", "c"]
+            assert found[0].score == pytest.approx(
+                expected_score("apple", "apple", "inner_product")
+            )
+            store.drop_index()
+        assert client.ping()
+        for key in keys_under(redis_stack_url, f"{prefix}-{protocol}"):
+            client.delete(key)
+        client.close()
+
+
+async def test_given_async_client_is_used_and_left_open(redis_url: str, prefix: str) -> None:
+    client = aredis.Redis.from_url(redis_url)
+    async with AsyncRedisStore(client, key_prefix=prefix) as store:
+        await store.aput(NS, "k", {"v": 1})
+        item = await store.aget(NS, "k")
+        assert item is not None and item.value == {"v": 1}
+    assert await client.ping()
+    await client.aclose()
+
+
+def test_export_and_import_keep_times_lifetimes_and_vectors(
+    redis_stack_url: str, prefix: str, tmp_path: Any
+) -> None:
+    """Items copied Redis -> SQLite -> Redis keep created/updated times, expiry, TTL and
+    vectors exactly (no re-embedding), ordered by namespace then key."""
+    index = index_config(fields=["text"])
+    with RedisStore(redis_stack_url, key_prefix=prefix, index=index) as source:
+        source.put(("b",), "z", {"text": "car"})
+        source.put(("a", "x"), "k2", {"text": "dog"}, ttl=10)
+        source.put(("a", "x"), "k1", {"text": "apple"}, index=False)
+        source.put(("a", "x"), "k2", {"text": "apple"}, ttl=10)
+        exported = list(source.export_items(batch_size=1))
+        assert [(e.namespace, e.key) for e in exported] == [
+            (("a", "x"), "k1"),
+            (("a", "x"), "k2"),
+            (("b",), "z"),
+        ]
+        assert exported[1].ttl_minutes == 10.0 and exported[1].expires_at is not None
+        assert exported[1].created_at < exported[1].updated_at
+        assert not exported[0].vectors and exported[2].vectors
+        assert [e.key for e in source.export_items(("a",))] == ["k1", "k2"]
+    with SqliteStore(str(tmp_path / "copy.db"), index=index) as middle:
+        assert middle.import_items(exported) == 3
+        via_sqlite = list(middle.export_items())
+    embeddings = index_config(fields=["text"])["embed"]
+    with RedisStore(
+        redis_stack_url, key_prefix=f"{prefix}-copy", index={**index, "embed": embeddings}
+    ) as target:
+        assert target.import_items(via_sqlite) == 3
+        assert embeddings.documents == []
+        again = list(target.export_items())
+        for a, b in zip(exported, again, strict=True):
+            assert (a.namespace, a.key, a.value) == (b.namespace, b.key, b.value)
+            assert (a.created_at, a.updated_at, a.ttl_minutes) == (
+                b.created_at,
+                b.updated_at,
+                b.ttl_minutes,
+            )
+            assert (a.expires_at is None) == (b.expires_at is None)
+            if a.expires_at is not None:
+                assert b.expires_at == pytest.approx(a.expires_at, abs=0.002)
+        found = target.search((), query="car")
+        assert found[0].key == "z"
+        assert found[0].score == pytest.approx(expected_score("car", "car", "cosine"), abs=1e-5)
+        target.drop_index()
+    delete_prefix(redis_stack_url, f"{prefix}-copy")
