@@ -349,3 +349,35 @@ def test_delta_history_is_one_script_and_matches_the_generic_walk(
                 assert ours == generic(saver, config=config, channels=channels)
         gone: Any = {"configurable": {"thread_id": "delta", "checkpoint_id": "nope"}}
         assert saver.get_delta_channel_history(config=gone, channels=["d"]) == {"d": {"writes": []}}
+
+
+def test_long_lists_come_in_pages_of_one_round_trip(redis_url: str, prefix: str) -> None:
+    """A list without limit fetches 100 checkpoints per script call, only as the caller
+    iterates; across threads, copied checkpoints (equal ids) are never lost at a page end."""
+    with RedisSaver.from_conn_string(redis_url, key_prefix=prefix) as saver:
+        steps = Steps(saver, "a")
+        made = []
+        for n in range(230):
+            steps.config = saver.put(*steps.next({"n": n}))
+            made.append(steps.config["configurable"]["checkpoint_id"])
+        sent = _round_trips(saver)
+        history = saver.list({"configurable": {"thread_id": "a"}})
+        first = next(history)
+        assert first.checkpoint["channel_values"] == {"n": 229} and sent == ["Call"]
+        rest = list(history)
+        assert [t.config["configurable"]["checkpoint_id"] for t in [first, *rest]] == made[::-1]
+        assert sent == ["Call", "Call", "Call"]
+        sent.clear()
+        assert len(list(saver.list({"configurable": {"thread_id": "a"}}, limit=150))) == 150
+        assert sent == ["Call", "Call"]
+        saver.copy_thread("a", "b")
+        everything = list(saver.list(None))
+        ids = [t.config["configurable"]["checkpoint_id"] for t in everything]
+        assert ids == [cid for cid in made[::-1] for _ in range(2)]
+        assert [t.config["configurable"]["thread_id"] for t in everything[:4]] == [
+            "a",
+            "b",
+            "a",
+            "b",
+        ]
+        assert len(list(saver.list(None, limit=201))) == 201

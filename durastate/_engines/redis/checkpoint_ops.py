@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ormsgpack
@@ -231,17 +231,32 @@ def _thread_list(
         cursor = bound
 
 
-def list_body(layout: Layout, q: ListQuery, fresh: Freshness) -> Body[list[StoredCheckpoint]]:
-    """Every match of a ``list`` call, newest first (ties: thread, then namespace)."""
-    if q.limit == 0:
-        return []
+PAGE = 100
+"""Checkpoints fetched per round trip when ``list`` has no (or a larger) limit."""
+
+
+def list_page_body(
+    layout: Layout, q: ListQuery, fresh: Freshness, cursor: str | None, size: int
+) -> Body[tuple[list[StoredCheckpoint], str | None]]:
+    """Up to ``size`` matches older than ``cursor`` (newest first; ties: thread, namespace),
+    and the cursor of the next page (None when there is none).
+
+    One script call for a thread; across threads, the registry and then one pipeline.
+    """
+    page = replace(q, before=q.before if cursor is None else cursor, limit=size)
     if q.thread_id is not None:
-        return (yield from _thread_list(layout, q.thread_id, q, fresh.read))
+        items = yield from _thread_list(layout, q.thread_id, page, fresh.read)
+        more = len(items) >= size and q.checkpoint_id is None
+        return items, items[-1].checkpoint_id if more and items else None
     threads = yield from _registered(layout)
-    per_thread = yield from gather([_thread_list(layout, t, q, 0) for t in threads])
+    per_thread = yield from gather([_thread_list(layout, t, page, 0) for t in threads])
     found = [s for rows in per_thread for s in rows]
     found.sort(key=lambda s: s.checkpoint_id, reverse=True)
-    return found if q.limit is None else found[: q.limit]
+    if all(len(rows) < size for rows in per_thread) or q.checkpoint_id is not None:
+        return found, None
+    last = found[size - 1].checkpoint_id
+    # Checkpoints copied between threads share ids: a page never splits such a group.
+    return [s for s in found if s.checkpoint_id >= last], last
 
 
 def delete_threads_body(layout: Layout, thread_ids: Sequence[str]) -> Body[None]:

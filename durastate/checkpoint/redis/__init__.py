@@ -120,9 +120,10 @@ class RedisSaver(SyncCheckpointer):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        body = _core.list_checkpoints(self, self.layout, config, filter, before, limit)
-        for stored in self._driver.run(body):
-            yield build_tuple(self.serde, stored)
+        lister = _core.Lister(self, self.layout, config, filter, before, limit)
+        while (page := lister.next_page()) is not None:
+            for stored in lister.accept(self._driver.run(page)):
+                yield build_tuple(self.serde, stored)
 
     def put(
         self,

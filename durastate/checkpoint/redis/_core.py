@@ -45,19 +45,42 @@ def get_tuple(
     return ops.get_body(layout, parse_config(config), freshness(saver))
 
 
-def list_checkpoints(
-    saver: CheckpointerBase,
-    layout: Layout,
-    config: RunnableConfig | None,
-    filter: dict[str, Any] | None,
-    before: RunnableConfig | None,
-    limit: int | None,
-) -> Body[list[StoredCheckpoint]]:
-    thread, ns, cid = list_scope(config)
-    query = ops.ListQuery(
-        thread, ns, cid, check_filter(filter), before_id(before), check_limit(limit)
-    )
-    return ops.list_body(layout, query, freshness(saver))
+class Lister:
+    """The pages of one ``list`` call: ``next_page()`` gives the next operation (or None)."""
+
+    def __init__(
+        self,
+        saver: CheckpointerBase,
+        layout: Layout,
+        config: RunnableConfig | None,
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> None:
+        thread, ns, cid = list_scope(config)
+        self.query = ops.ListQuery(
+            thread, ns, cid, check_filter(filter), before_id(before), check_limit(limit)
+        )
+        self.layout = layout
+        self.fresh = freshness(saver)
+        self.remaining = self.query.limit
+        self.cursor: str | None = None
+        self.done = self.remaining == 0
+
+    def next_page(self) -> Body[tuple[list[StoredCheckpoint], str | None]] | None:
+        if self.done:
+            return None
+        size = ops.PAGE if self.remaining is None else min(ops.PAGE, self.remaining)
+        return ops.list_page_body(self.layout, self.query, self.fresh, self.cursor, size)
+
+    def accept(self, page: tuple[list[StoredCheckpoint], str | None]) -> list[StoredCheckpoint]:
+        """Record a page's answer; returns the checkpoints to yield."""
+        items, self.cursor = page
+        if self.remaining is not None:
+            items = items[: self.remaining]
+            self.remaining -= len(items)
+        self.done = self.cursor is None or self.remaining == 0
+        return items
 
 
 def put(

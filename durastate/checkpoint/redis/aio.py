@@ -115,9 +115,10 @@ class AsyncRedisSaver(AsyncCheckpointer):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        body = _core.list_checkpoints(self, self.layout, config, filter, before, limit)
-        for stored in await self._driver.run(body):
-            yield build_tuple(self.serde, stored)
+        lister = _core.Lister(self, self.layout, config, filter, before, limit)
+        while (page := lister.next_page()) is not None:
+            for stored in lister.accept(await self._driver.run(page)):
+                yield build_tuple(self.serde, stored)
 
     async def aput(
         self,
