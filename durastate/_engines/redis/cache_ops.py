@@ -46,7 +46,7 @@ CLEAR = LuaScript(
     """
 local members = redis.call('ZRANGE', KEYS[1], 0, -1)
 for _, m in ipairs(members) do redis.call('DEL', ARGV[1] .. ':e:' .. m) end
-redis.call('DEL', KEYS[1])
+redis.call('UNLINK', KEYS[1])
 return #members
 """,
 )

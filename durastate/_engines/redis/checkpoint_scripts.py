@@ -257,9 +257,9 @@ DELETE_THREAD = _script(
     r"""
 -- KEYS[1] base:n; ARGV base
 for _, ens in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  redis.call('DEL', unpack(nskeys(ARGV[1], ens)))
+  redis.call('UNLINK', unpack(nskeys(ARGV[1], ens)))
 end
-return redis.call('DEL', KEYS[1])
+return redis.call('UNLINK', KEYS[1])
 """,
 )
 
@@ -284,7 +284,7 @@ end
 local function collect(ens)
   local k = nskeys(base, ens)
   if redis.call('ZCARD', k[1]) == 0 then
-    redis.call('DEL', unpack(k))
+    redis.call('UNLINK', unpack(k))
     redis.call('SREM', KEYS[1], ens)
     return
   end
