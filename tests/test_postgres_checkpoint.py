@@ -307,6 +307,22 @@ def test_schema_names_are_validated(postgres_url: str) -> None:
             PostgresSaver(postgres_url, schema=bad)
 
 
+def test_nul_in_names_is_refused_naming_the_field(postgres_url: str, schemas: Schemas) -> None:
+    """PostgreSQL text cannot hold NUL: channel names and task ids with one are refused
+    with an error naming them, before anything is written."""
+    with PostgresSaver.from_conn_string(postgres_url, schema=schemas.new()) as saver:
+        stored = _put(saver, _config("t1"), {"n": 1}, {})
+        with pytest.raises(InvalidInputError, match=r"channel 'bad.* NUL"):
+            _put(saver, stored, {"bad\x00": 1}, {})
+        with pytest.raises(InvalidInputError, match=r"task_id 'task.* NUL"):
+            saver.put_writes(stored, [("n", 2)], "task\x00")
+        with pytest.raises(InvalidInputError, match="channel"):
+            saver.put_writes(stored, [("n", 2), ("x\x00", 3)], "task")
+        tup = saver.get_tuple(_config("t1"))
+        assert tup is not None and tup.pending_writes == []
+        assert len(list(saver.list(_config("t1")))) == 1
+
+
 # --- Connections the caller owns ---------------------------------------------------------
 
 

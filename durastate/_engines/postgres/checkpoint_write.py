@@ -20,6 +20,14 @@ from durastate._engines.postgres.migrations import qualify
 from durastate._engines.postgres.requests import Body, Operation, Rows, Run
 from durastate._engines.postgres.schema import CHECKPOINTS
 from durastate.checkpoint.base import CheckpointRef, PreparedCheckpoint, PreparedWrite
+from durastate.errors import InvalidInputError
+
+
+def check_text(value: str | None, what: str) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it with an error naming the field."""
+    if value is not None and "\x00" in value:
+        raise InvalidInputError(f"{what} {value!r} contains NUL, which PostgreSQL cannot store")
+
 
 _PUT = """
 SELECT {p}durastate_put_checkpoint(
@@ -57,6 +65,15 @@ def put_operation(
     schema: str | None,
 ) -> Operation[None]:
     """Store a prepared checkpoint and its changed channel values."""
+    check_text(prep.checkpoint_id, "checkpoint id")
+    check_text(prep.parent_id, "parent checkpoint id")
+    check_text(prep.run_id, "run_id")
+    for channel, version in prep.channel_versions.items():
+        check_text(channel, "channel")
+        check_text(version, f"version of channel {channel!r}")
+    for b in prep.blobs:
+        check_text(b.channel, "channel")
+        check_text(b.version, f"version of channel {b.channel!r}")
     changed = {b.channel for b in prep.blobs}
     unchanged = {ch: v for ch, v in prep.channel_versions.items() if ch not in changed}
     versions = dict(prep.channel_versions)
@@ -131,7 +148,11 @@ def put_writes_operation(
 ) -> Operation[None]:
     """Store a task's pending writes in one statement (and move the thread's expiry)."""
     chosen: dict[tuple[str, int], PreparedWrite] = {}
+    check_text(ref.checkpoint_id, "checkpoint id")
     for w in writes:
+        check_text(w.task_id, "task_id")
+        check_text(w.task_path, "task_path")
+        check_text(w.channel, f"channel of a write of task {w.task_id!r}")
         key = (w.task_id, w.idx)
         if w.overwrites or key not in chosen:
             chosen[key] = w
