@@ -4,9 +4,9 @@ The cache runs on all three servers; the checkpointer contract runs once per ser
 (``RedisSaver`` on Redis, ``AsyncRedisSaver`` on Valkey and on the cluster). Both savers
 pass LangGraph's own suite through both APIs on all three servers in
 test_redis_official.py. The matrix is kept small because the contract's TTL tests sleep.
-The store contract runs whole on Redis Stack (``RedisStore``; ``AsyncRedisStore`` for its
-semantic-search part) and, without semantic search, on plain Redis (``RedisStore``) and
-Valkey (``AsyncRedisStore``).
+The store contract runs whole on Redis Stack (``RedisStore``) and, without semantic
+search, on plain Redis (``RedisStore``) and Valkey (``AsyncRedisStore``);
+test_redis_store.py runs semantic search through ``AsyncRedisStore``.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from durastate._engines.redis.requests import Cmd
 from durastate.cache.redis import RedisCache
 from durastate.checkpoint.redis import AsyncRedisSaver, RedisSaver
 from durastate.conformance import CacheContract, CheckpointerContract, StoreContract
+from durastate.conformance.bad_input_store import StoreBadInput
 from durastate.conformance.harness import Api, Opener, opened
 from durastate.conformance.store_basics import StoreBasicsContract
 from durastate.conformance.store_namespaces import StoreNamespacesContract
 from durastate.conformance.store_search import StoreSearchContract
 from durastate.conformance.store_support import NS, keys
 from durastate.conformance.store_ttl import PAST_SHORT, SHORT, StoreTTLContract
-from durastate.conformance.store_vectors import StoreVectorsContract
 from durastate.store.redis import AsyncRedisStore, RedisStore
 
 __all__ = ["key_prefix"]
@@ -110,15 +110,6 @@ class TestRedisStore(_StoreOpeners, StoreContract):
         return RedisStore, redis_stack_url
 
 
-class TestAsyncRedisStoreSearch(_StoreOpeners, StoreVectorsContract):
-    """The semantic-search part again with the asyncio class (its other parts run on
-    Valkey below, so the sleeping TTL tests run once per class)."""
-
-    @pytest.fixture
-    def store_on(self, redis_stack_url: str) -> tuple[Any, str]:
-        return AsyncRedisStore, redis_stack_url
-
-
 class TestRedisStoreWithoutQueryEngine(
     _StoreOpeners,
     StoreBasicsContract,
@@ -158,3 +149,11 @@ class TestRedisStoreWithoutQueryEngine(
             await s.put(NS, "short", {"text": "dog"})
             reborn = await s.get(NS, "short")
             assert reborn.created_at > first.created_at
+
+
+class TestRedisStoreBadInput(_StoreOpeners, StoreBadInput):
+    """Bad store arguments get a clear error and change nothing stored."""
+
+    @pytest.fixture
+    def store_on(self, redis_url: str) -> tuple[Any, str]:
+        return RedisStore, redis_url

@@ -121,6 +121,29 @@ async def test_round_trips_per_operation(cls: Any, redis_url: str, prefix: str) 
             store.close()
 
 
+@pytest.mark.parametrize("distance", ["cosine", "l2", "inner_product"])
+async def test_async_semantic_search_scores_per_distance(
+    redis_stack_url: str, prefix: str, distance: str
+) -> None:
+    """AsyncRedisStore answers KNN through redis.asyncio with the reference scores."""
+    index = index_config(fields=["text"], distance_type=distance)
+    texts = {"a": "apple", "b": "banana dog", "c": "car car"}
+    async with AsyncRedisStore.from_conn_string(
+        redis_stack_url, key_prefix=f"{prefix}-{distance}", index=index
+    ) as store:
+        for key, text in texts.items():
+            await store.aput(NS, key, {"text": text, "n": len(text)})
+        await store.aput(NS, "plain", {"text": "apple", "n": 0}, index=False)
+        found = await store.asearch(NS[:1], query="pet", filter={"n": {"$lt": 10}})
+        expected = {k: expected_score(t, "pet", distance) for k, t in texts.items() if len(t) < 10}
+        assert [it.key for it in found] == [*sorted(expected, key=lambda k: -expected[k]), "plain"]
+        for item in found[:-1]:
+            assert item.score == pytest.approx(expected[item.key], abs=1e-5)
+        assert found[-1].score is None
+        await store.drop_index()
+    delete_prefix(redis_stack_url, f"{prefix}-{distance}")
+
+
 def test_no_keys_or_scan_command_is_used(redis_stack_url: str, prefix: str) -> None:
     client = admin(redis_stack_url).client
 

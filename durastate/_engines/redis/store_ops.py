@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,8 @@ from durastate.store.vectors import to_blob
 
 WRITE_CHUNK = 256
 """Items per write script call (a call is atomic; chunks keep each one short)."""
+READ_CHUNK = 1000
+"""Items per read script call (several calls still go in one pipeline)."""
 CLEAN_BATCH = 1000
 PAGE_MAX = 1024
 
@@ -113,16 +115,20 @@ def check_batch(batch: PreparedBatch) -> None:
 def get_body(
     keys: StoreKeys, wanted: Sequence[tuple[Namespace, str, bool]]
 ) -> Body[list[Row | None]]:
-    """The live items named (one script call), refreshing TTLs where asked."""
+    """The live items named (one round trip), refreshing TTLs where asked."""
     if not wanted:
         return []
-    args: list[Any] = [keys.base]
-    for ns, key, refresh in wanted:
-        args += [ns_text(ns), key, "1" if refresh else "0"]
-    replies = yield Call(GET, (), tuple(args))
+    calls: list[Call] = []
+    for start in range(0, len(wanted), READ_CHUNK):
+        args: list[Any] = [keys.base]
+        for ns, key, refresh in wanted[start : start + READ_CHUNK]:
+            args += [ns_text(ns), key, "1" if refresh else "0"]
+        calls.append(Call(GET, (), tuple(args)))
+    replies = yield Pipe(tuple(calls))
+    flat = [reply for chunk in replies for reply in chunk]
     return [
         None if not reply else decode_row(ns, key, reply)
-        for (ns, key, _), reply in zip(wanted, replies, strict=True)
+        for (ns, key, _), reply in zip(wanted, flat, strict=True)
     ]
 
 
@@ -231,11 +237,6 @@ def recency_body(
     return out
 
 
-def _put_args(keys: StoreKeys, put: PutRequest, now: float) -> list[Any]:
-    """The ``PUT`` script arguments of one item (timestamps: this batch's time)."""
-    return item_args(put, created=None, updated=now, expires_at=None)
-
-
 def item_args(
     put: PutRequest, *, created: float | None, updated: float, expires_at: float | None
 ) -> list[Any]:
@@ -270,13 +271,14 @@ def write_calls(keys: StoreKeys, puts: Sequence[PutRequest], now: float) -> list
     for start in range(0, len(upserts), WRITE_CHUNK):
         args = [keys.base]
         for p in upserts[start : start + WRITE_CHUNK]:
-            args += _put_args(keys, p, now)
+            args += item_args(p, created=None, updated=now, expires_at=None)
         calls.append(Call(PUT, (), tuple(args)))
     return calls
 
 
-SearchBody = Any
-"""A callable (keys, request) -> Body[list[tuple[Row, float | None]]] for queried searches."""
+Hits = list[tuple[Row, float | None]]
+SearchBody = Callable[[StoreKeys, SearchRequest], Body[Hits]]
+"""Answers a search that carries a query vector: rows with their scores."""
 
 
 def plain_search_body(keys: StoreKeys, req: SearchRequest) -> Body[list[tuple[Row, float | None]]]:

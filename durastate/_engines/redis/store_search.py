@@ -31,6 +31,8 @@ from durastate.store.vectors import to_blob
 
 METRICS = {"cosine": "COSINE", "l2": "L2", "inner_product": "IP"}
 FIRST_DEPTH = 16
+MAX_DEPTH = 1_000_000
+"""The query engine's default ``MAXSEARCHRESULTS``: the deepest KNN one query can ask for."""
 
 
 class QueryEngineMissingError(DurastateError, RuntimeError):
@@ -231,7 +233,13 @@ def vector_search_body(
         hits.sort(key=lambda h: (-h[1], -h[0].updated_at, h[0].namespace, h[0].key))
         if exhausted or (len(hits) >= want and worst < hits[want - 1][1]):
             break
-        depth *= 4
+        if depth >= MAX_DEPTH:
+            raise InvalidInputError(
+                f"search under {prefix!r} needs more than the {MAX_DEPTH} nearest vectors "
+                f"one query-engine search can return (MAXSEARCHRESULTS) to fill offset+limit "
+                f"{want} through its filter; narrow the namespace prefix or the filter"
+            )
+        depth = min(depth * 4, MAX_DEPTH)
     ranked: list[tuple[Row, float | None]] = list(hits[:want])
     if len(ranked) < want:
         rest = yield from recency_body(keys, req, want - len(ranked), unscored=True)
