@@ -177,6 +177,7 @@ class AsyncDriver:
         self.owned = client is None
         self.cluster = cluster
         self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def open(
@@ -203,6 +204,12 @@ class AsyncDriver:
         return self._client
 
     async def connect(self) -> aredis.Redis | AsyncRedisCluster:
+        """The client, connecting on first use (again when used from a new event loop)."""
+        loop = asyncio.get_running_loop()
+        if self.owned and self._loop is not loop:
+            # asyncio connections belong to the loop that opened them; an earlier loop's
+            # client (e.g. a previous asyncio.run) cannot serve this one.
+            self._client, self._lock, self._loop = None, None, loop
         if self._client is not None:
             return self._client
         if self._lock is None:
@@ -287,6 +294,8 @@ class AsyncDriver:
                 error = exc
 
     async def close(self) -> None:
+        """Close the client if it was opened here (one from a finished loop is let go)."""
         if self.owned and self._client is not None:
             client, self._client = self._client, None
-            await client.aclose()
+            if self._loop is asyncio.get_running_loop():
+                await client.aclose()
