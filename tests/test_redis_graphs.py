@@ -1,18 +1,20 @@
 """LangGraph scenarios on Redis: ``RedisSaver`` and ``RedisCache`` on the Redis Cluster.
 
-The store is the in-memory one until the Redis store is plugged in here.
+The store is ``RedisStore`` on plain Redis (it is single-node), under the same key prefix.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from redis_support import key_prefix
+from redis_support import delete_prefix, key_prefix
 
 from durastate.cache.redis import RedisCache
 from durastate.checkpoint.redis import RedisSaver
 from durastate.conformance import GraphScenarioContract
 from durastate.conformance.harness import Opener
-from durastate.store.memory import InMemoryStore, MemoryStoreData
+from durastate.store.redis import RedisStore
 
 __all__ = ["key_prefix"]
 
@@ -33,9 +35,9 @@ def cache_opener(server_url: str, key_prefix: str) -> Opener:
 
 
 @pytest.fixture
-def store_opener() -> Opener:
-    data = MemoryStoreData()
-    return lambda **kw: InMemoryStore(data=data, **kw)
+def store_opener(redis_url: str, key_prefix: str) -> Iterator[Opener]:
+    yield lambda **kw: RedisStore.from_conn_string(redis_url, key_prefix=key_prefix, **kw)
+    delete_prefix(redis_url, key_prefix)
 
 
 class TestRedisGraphs(GraphScenarioContract):
