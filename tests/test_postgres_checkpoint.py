@@ -340,6 +340,18 @@ def test_langgraph_style_connection_with_dict_rows_and_prepared_statements(
         assert graph.get_state({"configurable": {"thread_id": "g"}}).values["n"] == 3
 
 
+def test_a_connection_in_pipeline_mode(postgres_url: str, schemas: Schemas) -> None:
+    """As ``langgraph.checkpoint.postgres`` takes it: ``PostgresSaver(conn, pipe)``."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn, conn.pipeline() as pipe:
+        saver = PostgresSaver(conn, pipe, schema=schemas.new())
+        saver.setup()
+        graph = _counter_graph().compile(checkpointer=saver)
+        assert graph.invoke({"n": 0, "log": []}, _config("g"))["n"] == 3
+        assert len(list(saver.list(_config("g")))) == 5
+        saver.delete_thread("g")
+        assert saver.get_tuple(_config("g")) is None
+
+
 def test_a_connection_without_autocommit(postgres_url: str, schemas: Schemas) -> None:
     """Work is committed when the caller has no transaction open, and becomes part of the
     caller's transaction when it has one (rolled back with it)."""

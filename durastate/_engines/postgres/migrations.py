@@ -75,16 +75,18 @@ def _check_known(component: Component, version: int) -> None:
 def migrate_body(component: Component, schema: str | None) -> Body[int]:
     """Lock, then apply what is missing; the driver runs this in one transaction.
 
-    Statements without parameters go in one simple query per group (fewer round trips).
+    One statement per request: a connection in pipeline mode cannot run several at once.
     """
     if schema is None:
-        lock = "SELECT pg_advisory_xact_lock(hashtextextended('durastate:' || current_schema(), 0))"
-        yield Run(f"{lock}; {qualify(_SCHEMA_TABLE, schema)}")
-    else:
-        lock = f"SELECT pg_advisory_xact_lock(hashtextextended('durastate:{schema}', 0))"
-        yield Run(
-            f'{lock}; CREATE SCHEMA IF NOT EXISTS "{schema}"; {qualify(_SCHEMA_TABLE, schema)}'
+        yield Rows(
+            "SELECT pg_advisory_xact_lock(hashtextextended('durastate:' || current_schema(), 0))"
         )
+    else:
+        yield Rows(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"durastate:{schema}",)
+        )
+        yield Run(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    yield Run(qualify(_SCHEMA_TABLE, schema))
     rows = yield Rows(
         qualify("SELECT version FROM {p}durastate_schema WHERE component = %s FOR UPDATE", schema),
         (component.name,),
@@ -92,7 +94,8 @@ def migrate_body(component: Component, schema: str | None) -> Body[int]:
     version = int(rows[0][0]) if rows else 0
     _check_known(component, version)
     for number in range(version + 1, component.latest + 1):
-        yield Run("; ".join(qualify(s, schema) for s in component.steps[number - 1]))
+        for statement in component.steps[number - 1]:
+            yield Run(qualify(statement, schema))
     if version < component.latest:
         yield Run(
             qualify(
