@@ -189,6 +189,7 @@ def recency_body(
     heap: list[tuple[tuple[float, Namespace, str], int, Row]] = []
     buffered = [0] * len(streams)
     needy = list(range(len(streams)))
+    seen: set[tuple[Namespace, str]] = set()
     out: list[Row] = []
     while len(out) < count:
         if needy:
@@ -217,6 +218,9 @@ def recency_body(
                     if len(entry) < 2:
                         continue  # expired, not yet cleaned from the recency set
                     row = decode_row(s.namespace, _text(entry[0]), entry[1:])
+                    if (row.namespace, row.key) in seen:
+                        continue  # moved between pages by a concurrent write
+                    seen.add((row.namespace, row.key))
                     if unscored and row.vector_count:
                         continue
                     if req.conditions and not matches(row.value, req.conditions):

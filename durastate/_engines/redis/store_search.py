@@ -7,7 +7,9 @@ scores exactly as ``durastate.store.vectors`` computes them: cosine similarity i
 ``1 - distance``, L2 is ``-sqrt(distance)`` (the engine reports the squared distance),
 inner product is ``1 - distance`` (the engine reports ``1 - u.v``). A store filter is
 evaluated on the fetched items with the reference evaluator; the KNN depth grows until the
-page is complete or every vector under the prefix was seen, so filters never truncate.
+page is complete or every vector under the prefix was seen, so filters never truncate
+(HNSW is approximate: on large indexes a true neighbour can rank lower than exact search
+would put it, as with every HNSW index).
 A server without the query engine (plain Redis, Valkey, most managed services) makes
 configuring an index fail at setup with ``QueryEngineMissingError``.
 """
