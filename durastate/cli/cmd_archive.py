@@ -13,7 +13,7 @@ from durastate import __version__
 from durastate.cli.cmd_copy import fail_on
 from durastate.cli.failures import explain
 from durastate.cli.opening import open_side
-from durastate.cli.params import BACKEND_URL
+from durastate.cli.params import BACKEND_URL, SOURCE_URL
 from durastate.cli.transfer_options import (
     copy_options,
     output_options,
@@ -36,7 +36,7 @@ items keep their timestamps, TTL and vectors. Caches are not exported.
 
 
 @click.command("export", epilog=ARCHIVE_EPILOG)
-@click.argument("source", type=BACKEND_URL)
+@click.argument("source", type=SOURCE_URL)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @selection_options
 @output_options

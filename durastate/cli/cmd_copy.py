@@ -9,7 +9,7 @@ import click
 
 from durastate.cli.failures import CommandFailed, explain
 from durastate.cli.opening import open_side
-from durastate.cli.params import BACKEND_URL
+from durastate.cli.params import BACKEND_URL, SOURCE_URL
 from durastate.cli.transfer_options import (
     copy_options,
     parse_selection,
@@ -32,7 +32,7 @@ and a copy interrupted midway is completed. A destination thread or item holding
 different data is refused (exit status 1) unless --on-conflict says otherwise.
 """
 )
-@click.argument("source", type=BACKEND_URL)
+@click.argument("source", type=SOURCE_URL)
 @click.argument("destination", type=BACKEND_URL)
 @transfer_options
 @click.option(

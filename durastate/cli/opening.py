@@ -12,6 +12,7 @@ import click
 from durastate.cli.failures import CommandFailed, explain
 from durastate.connect import BackendURL, Part, backend_class, open_part
 from durastate.migrate import BackendSide
+from durastate.migrate.official import OfficialURL, open_official
 
 
 def check_source_exists(url: BackendURL) -> None:
@@ -50,6 +51,14 @@ def open_side(
     writing = role == "destination"
     if not writing:
         check_source_exists(url)
+    if isinstance(url, OfficialURL):
+        with ExitStack() as official:
+            with explain(f"opening the official LangGraph backend at {url.masked}"):
+                side = official.enter_context(open_official(url))
+            side.saver = side.saver if checkpoints else None
+            side.store = side.store if store else None
+            yield side
+        return
     if url.engine == "memory" and not writing:
         click.echo(f"note: {url.masked} as a {role} holds nothing", err=True)
     with ExitStack() as stack:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
 from itertools import islice
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from langgraph.store.base import BaseStore, GetOp, Item
 
@@ -33,7 +34,17 @@ def imports_exactly(store: BaseStore) -> bool:
     return isinstance(store, StoreBase) and type(store).import_items is not StoreBase.import_items
 
 
-def _by_search(store: BaseStore, prefix: tuple[str, ...]) -> Iterator[ExportedItem]:
+def timestamp(value: Any) -> float:
+    """Epoch seconds of an item timestamp (a datetime, or ISO text as some stores give)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+def by_search(store: BaseStore, prefix: tuple[str, ...]) -> Iterator[ExportedItem]:
     """Items through ``list_namespaces`` and ``search`` (no TTL or vectors to read)."""
     offset = 0
     while True:
@@ -42,13 +53,14 @@ def _by_search(store: BaseStore, prefix: tuple[str, ...]) -> Iterator[ExportedIt
             start = 0
             while True:
                 page = store.search(ns, limit=PAGE, offset=start)
-                for hit in sorted((h for h in page if h.namespace == ns), key=lambda h: h.key):
+                mine = (h for h in page if tuple(h.namespace) == tuple(ns))
+                for hit in sorted(mine, key=lambda h: h.key):
                     yield ExportedItem(
                         tuple(hit.namespace),
                         hit.key,
                         hit.value,
-                        hit.created_at.timestamp(),
-                        hit.updated_at.timestamp(),
+                        timestamp(hit.created_at),
+                        timestamp(hit.updated_at),
                     )
                 if len(page) < PAGE:
                     break
@@ -70,7 +82,7 @@ def read_items(
             f"{type(store).__name__} cannot export item TTLs or vectors: items are copied "
             "without a TTL and embedded again by the destination's index, if it has one"
         )
-    yield from _by_search(store, prefix)
+    yield from by_search(store, prefix)
 
 
 def lookup(store: BaseStore, items: list[ExportedItem]) -> list[Item | None]:

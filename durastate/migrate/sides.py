@@ -49,7 +49,7 @@ class BackendSide:
         if selection.thread_ids:
             wanted: Iterator[str] = iter(dict.fromkeys(selection.thread_ids))
         else:
-            wanted = thread_ids(saver)
+            wanted = iter(thread_ids(saver))
         for tid in wanted:
             if selection.thread_ids and not checkpoint_keys(saver, tid):
                 report.warn(f"thread {tid!r} has no checkpoints in the source")

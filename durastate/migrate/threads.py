@@ -24,14 +24,16 @@ def thread_config(thread_id: str, ns: str | None = None, cid: str | None = None)
     return {"configurable": conf}
 
 
-def thread_ids(saver: Saver) -> Iterator[str]:
-    """Every thread holding a checkpoint, each once (one pass over ``list(None)``)."""
-    seen: set[str] = set()
+def thread_ids(saver: Saver) -> list[str]:
+    """Every thread holding a checkpoint, each once (one pass over ``list(None)``).
+
+    The pass finishes before any thread is read: some savers (the official SQLite and
+    Postgres ones) hold a lock while a ``list`` is being iterated.
+    """
+    seen: dict[str, None] = {}
     for tup in saver.list(None):
-        tid = str(tup.config["configurable"]["thread_id"])
-        if tid not in seen:
-            seen.add(tid)
-            yield tid
+        seen.setdefault(str(tup.config["configurable"]["thread_id"]), None)
+    return list(seen)
 
 
 def checkpoint_keys(saver: Saver, thread_id: str) -> list[Key]:
