@@ -124,7 +124,10 @@ def markdown(meta: dict[str, Any], outcome: Outcome) -> str:
 
 
 def chart(rows: list[Row], path: Path, title: str) -> bool:
-    """A horizontal bar per row: durastate's advantage on a log axis. False without matplotlib."""
+    """One panel per engine, a bar per row: durastate's advantage on a log axis.
+
+    Answers False (no file) when matplotlib is not installed.
+    """
     try:
         import matplotlib
 
@@ -133,23 +136,34 @@ def chart(rows: list[Row], path: Path, title: str) -> bool:
     except ImportError:
         return False
     rows = [r for r in rows if r.metric not in ("recall_at_10", "get_found")]
-    labels = [f"{r.engine} {r.workload} {r.mode}: {r.metric}" for r in rows]
-    values = [max(r.advantage, 1e-3) for r in rows]
-    colors = ["#2a9d8f" if r.met else "#e76f51" for r in rows]
-    fig, ax = plt.subplots(figsize=(10, 0.28 * len(rows) + 1.5))
-    ax.barh(range(len(rows)), values, color=colors)
-    ax.set_yticks(range(len(rows)), labels, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xlabel(
-        "durastate advantage over the official package (log; >1 = better; red = target missed)"
+    engines = list(dict.fromkeys(r.engine for r in rows))
+    if not engines:
+        return False
+    cols = min(2, len(engines))
+    nrows = (len(engines) + cols - 1) // cols
+    longest = max(sum(1 for r in rows if r.engine == e) for e in engines)
+    fig, axes = plt.subplots(
+        nrows, cols, figsize=(8 * cols, 0.22 * longest * nrows + 1.5), squeeze=False
     )
-    for i, v in enumerate(values):
-        ax.text(v, i, f" {v:.2g}x", va="center", fontsize=6)
-    ax.set_title(title, fontsize=9)
+    for ax, name in zip(axes.flat, engines, strict=False):
+        mine = [r for r in rows if r.engine == name]
+        values = [min(max(r.advantage, 1e-2), 1e3) for r in mine]
+        ax.barh(range(len(mine)), values, color=["#2a9d8f" if r.met else "#e76f51" for r in mine])
+        ax.set_yticks(
+            range(len(mine)), [f"{r.workload} {r.mode}: {r.metric}" for r in mine], fontsize=7
+        )
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        for i, (v, r) in enumerate(zip(values, mine, strict=True)):
+            ax.text(v, i, f" {r.advantage:.2g}x", va="center", fontsize=6)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("durastate advantage (>1 = better; red = target missed)", fontsize=8)
+    for ax in list(axes.flat)[len(engines) :]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
 

@@ -44,6 +44,7 @@ _WORDS = (
 ).split()
 
 
+@functools.lru_cache(maxsize=100_000)
 def text(seed: int, chars: int = MESSAGE_CHARS) -> str:
     """A deterministic English-like text of exactly ``chars`` characters."""
     rng = random.Random(seed)
@@ -225,11 +226,15 @@ class StoreData:
     def index(self) -> dict[str, Any]:
         return {"dims": DIMS, "embed": self.embed, "fields": ["text"]}
 
-    def exact_top10(self, q: int) -> list[str]:
-        """Keys of the 10 items nearest query ``q`` by cosine similarity."""
-        sims = self.vectors @ self.query_vectors[q]
-        best = np.argsort(-sims, kind="stable")[:10]
-        return [self.items[i][1] for i in best]
+    @functools.cached_property
+    def exact(self) -> list[list[str]]:
+        """Per query, keys of the 10 items nearest by cosine similarity (exact search)."""
+        out = []
+        for q in range(len(self.queries)):
+            sims = self.vectors @ self.query_vectors[q]
+            best = np.argsort(-sims, kind="stable")[:10]
+            out.append([self.items[i][1] for i in best])
+        return out
 
 
 def store_data(n_items: int, n_namespaces: int, n_queries: int) -> StoreData:

@@ -21,7 +21,7 @@ def _put_ops(data: StoreData) -> list[list[PutOp]]:
 
 
 def _recall(data: StoreData, q: int, results: list[Any]) -> float:
-    exact = set(data.exact_top10(q))
+    exact = set(data.exact[q])
     return len(exact & {item.key for item in results}) / 10
 
 
@@ -60,12 +60,12 @@ def store_sync(ctx: RunContext) -> dict[str, float]:
         for i in range(sz.filtered_searches):
             store_.search(("bench",), filter=FILTER, limit=10, offset=i % 5)
         filt_s = time.perf_counter() - t0
-        recall = 0.0
+        pages = []
         t0 = time.perf_counter()
         for q in range(sz.semantic_searches):
-            hits = store_.search(("bench",), query=data.queries[q], limit=10)
-            recall += _recall(data, q, hits)
+            pages.append(store_.search(("bench",), query=data.queries[q], limit=10))
         sem_s = time.perf_counter() - t0
+        recall = sum(_recall(data, q, page) for q, page in enumerate(pages))
     return _summary(
         data, put_s, len(picks), get_s, sz.filtered_searches, filt_s,
         sz.semantic_searches, sem_s, recall, found,
@@ -95,12 +95,12 @@ def store_async(ctx: RunContext) -> dict[str, float]:
             for i in range(sz.filtered_searches):
                 await store.asearch(("bench",), filter=FILTER, limit=10, offset=i % 5)
             filt_s = time.perf_counter() - t0
-            recall = 0.0
+            pages = []
             t0 = time.perf_counter()
             for q in range(sz.semantic_searches):
-                hits = await store.asearch(("bench",), query=data.queries[q], limit=10)
-                recall += _recall(data, q, hits)
+                pages.append(await store.asearch(("bench",), query=data.queries[q], limit=10))
             sem_s = time.perf_counter() - t0
+            recall = sum(_recall(data, q, page) for q, page in enumerate(pages))
         return _summary(
             data, put_s, len(picks), get_s, sz.filtered_searches, filt_s,
             sz.semantic_searches, sem_s, recall, found,
