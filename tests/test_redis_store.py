@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio as aredis
-from langgraph.store.base import GetOp, PutOp
+from langgraph.store.base import GetOp, Item, PutOp
 from redis.cluster import RedisCluster
 from redis.exceptions import ResponseError
 from redis_support import admin, delete_prefix, keys_under
@@ -184,22 +184,22 @@ def test_awkward_names_keep_their_keys_and_leave_nothing_behind(
     the escaped names (the same escaping in Python and Lua); once every item is deleted or
     expired and swept, no key of the store is left. The empty key is a key like any other."""
     keys = StoreKeys.of(Layout(prefix))
-    namespaces = [(label, "x") for label in AWKWARD]
+    names = [(label, "x", key) for label in AWKWARD for key in [*AWKWARD, ""]]
     with RedisStore.from_conn_string(redis_url, key_prefix=prefix) as store:
-        for ns in namespaces:
-            for key in [*AWKWARD, ""]:
-                store.put(ns, key, {"ns": list(ns), "key": key}, ttl=0.002)
+        store.batch(
+            [PutOp((a, b), key, {"ns": [a, b], "key": key}, ttl=0.005) for a, b, key in names]
+        )
         stored = set(keys_under(redis_url, prefix))
-        for ns in namespaces:
-            for key in [*AWKWARD, ""]:
-                assert keys.item(ns, key).encode() in stored
-                item = store.get(ns, key, refresh_ttl=False)
-                assert item is not None and item.value == {"ns": list(ns), "key": key}
-        assert store.list_namespaces() == sorted(namespaces)
-        store.put(namespaces[0], "kept", {})
-        store.delete(namespaces[0], "kept")
-        time.sleep(0.2)
-        assert store.sweep_ttl() == len(AWKWARD) * (len(AWKWARD) + 1)
+        assert all(keys.item((a, b), key).encode() in stored for a, b, key in names)
+        found = store.batch([GetOp((a, b), key, refresh_ttl=False) for a, b, key in names])
+        assert [it.value if isinstance(it, Item) else None for it in found] == [
+            {"ns": [a, b], "key": key} for a, b, key in names
+        ]
+        assert store.list_namespaces() == sorted({(a, b) for a, b, _ in names})
+        store.put(("plain",), "kept", {})
+        store.delete(("plain",), "kept")
+        time.sleep(0.4)
+        assert store.sweep_ttl() == len(names)
         assert store.list_namespaces() == []
     assert keys_under(redis_url, prefix) == []
 

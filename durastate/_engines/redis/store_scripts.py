@@ -2,8 +2,10 @@
 
 Every script takes the store's key base (``<key_prefix>:store``) as ``ARGV[1]`` and
 builds item keys with the same escaping as ``keys.escape``, so ``:u``, ``:n``, ``:x`` and
-the item hashes change together. Times: item timestamps are the client's epoch seconds
-(written as given, so ordering is exact); expiries are server milliseconds.
+the item hashes change together; writes also drop up to 16 expired items from those
+indexes, so they stay small even without a sweeper. Times: item timestamps are the
+client's epoch seconds (written as given, so ordering is exact); expiries are server
+milliseconds.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ _COMMON = r"""
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local P = ARGV[1]
+local WRITE_CLEAN = 16
 local function esc(s)
   return (string.gsub(s, '[%z\1-\31%%{}:%*%?%[%]\\ ]', function(c)
     return string.format('%%%02X', string.byte(c))
@@ -59,7 +62,9 @@ PUT = LuaScript(
     _COMMON
     + r"""
 -- per item: ns, key, value, created ('' = keep), updated, -updated, ttl minutes ('' = none),
--- expire-at ms ('' = from ttl), vector count, prefix tags, then (field, blob) per vector
+-- expire-at ms ('' = from ttl), vector count, prefix tags, then (field, blob) per vector.
+-- A few expired items leave the indexes first, so they stay small without a sweeper.
+clean(WRITE_CLEAN)
 local i = 2
 while i <= #ARGV do
   local ns, key, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -111,6 +116,7 @@ DELETE = LuaScript(
     _COMMON
     + r"""
 -- pairs of ns, key
+clean(WRITE_CLEAN)
 local n = 0
 for i = 2, #ARGV, 2 do
   local ns, key = ARGV[i], ARGV[i + 1]
