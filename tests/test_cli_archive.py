@@ -152,3 +152,18 @@ def test_import_refuses_unknown_versions_and_damaged_files(
     assert code == EXIT_FAILURE and "truncated" in err
     done = as_json(capsys, "import", str(good), dest, "--verify")
     assert done["verify"]["ok"]
+
+
+def test_archive_carries_cache_entries_with_cache(
+    capsys: pytest.CaptureFixture[str], source_url: str, tmp_path: Path
+) -> None:
+    with open_backends(source_url) as src:
+        src.cache.set({(("node",), "k"): ({"answer": 42}, None)})
+    archive = tmp_path / "with-cache.dsa"
+    exported = as_json(capsys, "export", source_url, str(archive), "--cache", "--only", "store")
+    assert exported["export"]["cache_entries"] == 1 and exported["export"]["threads"] == 0
+    dest_url = f"sqlite:///{tmp_path}/dest.db"
+    imported = as_json(capsys, "import", str(archive), dest_url, "--cache")
+    assert imported["copy"]["cache_entries_copied"] == 1
+    with open_backends(dest_url) as dst:
+        assert dst.cache.get([(("node",), "k")]) == {(("node",), "k"): {"answer": 42}}

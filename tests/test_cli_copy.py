@@ -127,3 +127,20 @@ def test_copy_errors(
     assert got == code
     assert message in err
     assert "pw-Secret" not in err
+
+
+def test_cache_entries_are_copied_only_when_asked(
+    capsys: pytest.CaptureFixture[str], source_url: str, tmp_path: Path
+) -> None:
+    with open_backends(source_url) as src:
+        src.cache.set({(("node", "a"), "k1"): ({"x": 1}, None), (("node",), "k2"): ([2], 60)})
+        expiry = [e.expires_at for e in src.cache.export_entries()]  # type: ignore[attr-defined]
+    dest_url = f"sqlite:///{tmp_path}/dest.db"
+    without = copy_json(capsys, source_url, dest_url, "--only", "store")
+    assert without["copy"]["cache_entries_copied"] == 0
+    with_cache = copy_json(capsys, source_url, dest_url, "--only", "store", "--cache")
+    assert with_cache["copy"]["cache_entries_copied"] == 2
+    with open_backends(dest_url) as dst:
+        got = dst.cache.get([(("node", "a"), "k1"), (("node",), "k2")])
+        assert got == {(("node", "a"), "k1"): {"x": 1}, (("node",), "k2"): [2]}
+        assert [e.expires_at for e in dst.cache.export_entries()] == expiry  # type: ignore[attr-defined]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from langgraph.cache.base import BaseCache, FullKey, Namespace
@@ -131,6 +131,34 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
 
     async def asweep_ttl(self) -> int:
         return await in_thread(self.sweep_ttl)
+
+    # -- moving entries between backends (`durastate copy --cache`) ----------------------
+    def export_entries(self, *, batch_size: int = 500) -> Iterator[CacheEntry]:
+        """Every live entry, as stored (serialized bytes and absolute expiry)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot export its entries")
+        yield  # pragma: no cover
+
+    def import_entries(self, entries: Iterable[CacheEntry], *, batch_size: int = 500) -> int:
+        """Write exported entries as they are, keeping their expiry; answers how many.
+
+        Entries that expired in the meantime are left out.
+        """
+        written = 0
+        batch: list[CacheEntry] = []
+        for entry in entries:
+            now = time.time()
+            if entry.expires_at is not None and entry.expires_at <= now:
+                continue
+            remaining = None if entry.expires_at is None else entry.expires_at - now
+            batch.append(replace(entry, ttl_seconds=remaining))
+            if len(batch) >= batch_size:
+                self.write(batch)
+                written += len(batch)
+                batch = []
+        if batch:
+            self.write(batch)
+            written += len(batch)
+        return written
 
     # -- LangGraph's interface ----------------------------------------------------------
     def _keys(self, keys: Sequence[FullKey]) -> dict[tuple[str, str], FullKey]:

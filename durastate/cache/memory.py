@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from durastate.cache.base import CacheBase, CacheEntry
+from durastate.cache.base import CacheBase, CacheEntry, decode_namespace
 from durastate.checkpoint.base import Blob
 
 ValueT = TypeVar("ValueT")
@@ -78,6 +78,18 @@ class InMemoryCache(CacheBase[ValueT]):
             for k in dead:
                 del self._entries[k]
         return len(dead)
+
+    def export_entries(self, *, batch_size: int = 500) -> Iterator[CacheEntry]:
+        now = time.time()
+        with self._lock:
+            live = [
+                (k, blob, exp)
+                for k, (blob, exp) in sorted(self._entries.items())
+                if exp is None or exp > now
+            ]
+        for (ns_text, key), (typ, data), exp in live:
+            remaining = None if exp is None else exp - now
+            yield CacheEntry(decode_namespace(ns_text), ns_text, key, typ, data, remaining, exp)
 
     def count_entries(self) -> int:
         """How many live (unexpired) entries the cache holds."""

@@ -19,6 +19,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from durastate._engines.sqlite.cache_ops import (
     clear_plan,
     count_operation,
+    export_page_operation,
     read_operation,
     sweep_plan,
     write_operation,
@@ -103,6 +104,15 @@ class SqliteCache(CacheBase[ValueT]):
 
     def sweep_ttl(self) -> int:
         return self._db.run_plan(sweep_plan())
+
+    def export_entries(self, *, batch_size: int = 500) -> Iterator[CacheEntry]:
+        after: tuple[str, str] | None = None
+        while True:
+            page = self._db.run(export_page_operation(after, batch_size, time.time()))
+            yield from page
+            if len(page) < batch_size:
+                return
+            after = (page[-1].ns_text, page[-1].key)
 
     def count_entries(self) -> int:
         """How many live (unexpired) entries the cache holds."""

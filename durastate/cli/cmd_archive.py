@@ -31,7 +31,7 @@ ARCHIVE_EPILOG = """\b
 The archive is a gzip'd stream of length-prefixed msgpack records behind a
 versioned header (format "durastate-archive", version 1); see README.md.
 Channel values, metadata and pending writes are kept byte for byte; store
-items keep their timestamps, TTL and vectors. Caches are not exported.
+items keep their timestamps, TTL and vectors; cache entries come with --cache.
 """
 
 
@@ -59,7 +59,11 @@ def export_command(source: BackendURL, file: Path, force: bool, **kw: Any) -> No
         "serializer": "durastate",
     }
     with open_side(
-        source, role="source", checkpoints=selection.checkpoints, store=selection.store
+        source,
+        role="source",
+        checkpoints=selection.checkpoints,
+        store=selection.store,
+        cache=selection.caches,
     ) as src:
         with explain(f"exporting {source.masked} to {file}"):
             written, notes = export_archive(src, file, options, about)
@@ -71,6 +75,7 @@ def export_command(source: BackendURL, file: Path, force: bool, **kw: Any) -> No
         click.echo(
             f"  {written.threads} threads, {written.checkpoints} checkpoints"
             f" ({written.writes} pending writes), {written.items} store items,"
+            f" {written.cache_entries} cache entries,"
             f" {written.bytes} bytes"
         )
         for warning in notes.warnings:
@@ -94,6 +99,7 @@ def import_command(file: Path, destination: BackendURL, do_verify: bool, **kw: A
         role="destination",
         checkpoints=selection.checkpoints,
         store=selection.store,
+        cache=selection.caches,
     ) as dst:
         with explain(f"importing {file} into {destination.masked}"):
             report = copy_data(archive, dst, options)

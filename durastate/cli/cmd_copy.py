@@ -26,7 +26,8 @@ from durastate.migrate import copy_data, verify
 Every checkpoint of every namespace is copied with its id, parent, metadata and
 pending writes, so history, time travel and interrupted runs resume on the
 destination. Store items keep created_at, updated_at, TTL and vectors (re-used
-when the destination's index has the same dimensions). Caches are not copied.
+when the destination's index has the same dimensions). Node-cache entries
+are copied with --cache (keeping their expiry).
 Re-running is safe: what the destination already holds identically is skipped,
 and a copy interrupted midway is completed. A destination thread or item holding
 different data is refused (exit status 1) unless --on-conflict says otherwise.
@@ -46,13 +47,18 @@ def copy(source: BackendURL, destination: BackendURL, do_verify: bool, **kw: Any
         raise click.UsageError("SOURCE and DESTINATION are the same backend")
     with (
         open_side(
-            source, role="source", checkpoints=selection.checkpoints, store=selection.store
+            source,
+            role="source",
+            checkpoints=selection.checkpoints,
+            store=selection.store,
+            cache=selection.caches,
         ) as src,
         open_side(
             destination,
             role="destination",
             checkpoints=selection.checkpoints,
             store=selection.store,
+            cache=selection.caches,
         ) as dst,
     ):
         with explain(f"copying from {source.masked} to {destination.masked}"):

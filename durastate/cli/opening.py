@@ -45,9 +45,14 @@ def require(url: BackendURL, part: Part, role: str) -> None:
 
 @contextmanager
 def open_side(
-    url: BackendURL, *, role: str, checkpoints: bool = True, store: bool = True
+    url: BackendURL,
+    *,
+    role: str,
+    checkpoints: bool = True,
+    store: bool = True,
+    cache: bool = False,
 ) -> Iterator[BackendSide]:
-    """The URL's checkpointer and store (sync classes); a destination is set up first."""
+    """The URL's checkpointer, store and cache (sync classes); a destination is set up first."""
     writing = role == "destination"
     if not writing:
         check_source_exists(url)
@@ -63,7 +68,11 @@ def open_side(
         click.echo(f"note: {url.masked} as a {role} holds nothing", err=True)
     with ExitStack() as stack:
         parts: dict[str, Any] = {}
-        choices: tuple[tuple[Part, bool], ...] = (("checkpointer", checkpoints), ("store", store))
+        choices: tuple[tuple[Part, bool], ...] = (
+            ("checkpointer", checkpoints),
+            ("store", store),
+            ("cache", cache),
+        )
         for part, wanted in choices:
             if not wanted:
                 parts[part] = None
@@ -71,4 +80,4 @@ def open_side(
             require(url, part, role)
             with explain(f"opening the {role} {part} at {url.masked}"):
                 parts[part] = stack.enter_context(open_part(url, part, setup=writing))
-        yield BackendSide(parts["checkpointer"], parts["store"])
+        yield BackendSide(parts["checkpointer"], parts["store"], parts["cache"])

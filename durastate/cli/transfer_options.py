@@ -35,6 +35,12 @@ def selection_options(fn: F) -> F:
                 " (e.g. users.alice; repeatable); default: every item.",
             ),
             click.option(
+                "--cache",
+                "caches",
+                is_flag=True,
+                help="Also node-cache entries (off by default: a cache can be rebuilt).",
+            ),
+            click.option(
                 "--only",
                 "kinds",
                 type=click.Choice(KINDS),
@@ -95,7 +101,8 @@ def parse_selection(kw: dict[str, Any]) -> Selection:
     if any(not t for t in thread_ids):
         raise click.BadParameter("must not be empty", param_hint="'--thread'")
     namespaces = tuple(parse_namespace(n) for n in kw.pop("namespaces", ()))
-    return Selection(thread_ids, namespaces, "checkpoints" in kinds, "store" in kinds)
+    caches = bool(kw.pop("caches", False))
+    return Selection(thread_ids, namespaces, "checkpoints" in kinds, "store" in kinds, caches)
 
 
 def copy_options(selection: Selection, kw: dict[str, Any]) -> CopyOptions:
@@ -125,6 +132,8 @@ def print_copy_report(report: CopyReport, title: str) -> None:
         f" {report.items_replaced} replaced, {report.items_skipped} skipped,"
         f" {report.item_conflicts} refused"
     )
+    if report.cache_entries_copied:
+        echo(f"  cache        {report.cache_entries_copied} entries copied")
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
 

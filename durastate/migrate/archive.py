@@ -13,8 +13,11 @@ from typing import IO, Any
 import ormsgpack
 from langgraph.checkpoint.base import CheckpointTuple
 
+from durastate.cache.base import CacheEntry
 from durastate.migrate.archive_format import (
     RecordWriter,
+    cache_from_record,
+    cache_record,
     checkpoint_from_record,
     checkpoint_record,
     header,
@@ -44,6 +47,7 @@ class ArchiveReport:
     checkpoints: int = 0
     writes: int = 0
     items: int = 0
+    cache_entries: int = 0
     bytes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -80,6 +84,10 @@ def export_archive(
                             out.write(item_record(item))
                             written.items += 1
                             bar.update()
+            if selection.caches:
+                for entry in source.cache_entries(options.batch_size, notes):
+                    out.write(cache_record(entry))
+                    written.cache_entries += 1
             out.write(
                 {
                     "type": "end",
@@ -173,3 +181,8 @@ class ArchiveSource:
         for record in read_records(self.path):
             if record["type"] == "item" and tuple(record["namespace"][:n]) == prefix:
                 yield item_from_record(record)
+
+    def cache_entries(self, batch_size: int, report: CopyReport) -> Iterator[CacheEntry]:
+        for record in read_records(self.path):
+            if record["type"] == "cache":
+                yield cache_from_record(record)

@@ -24,6 +24,7 @@ import ormsgpack
 from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from durastate.cache.base import CacheEntry, encode_namespace
 from durastate.errors import DurastateError
 from durastate.migrate.digest import checkpoint_key, parent_id
 from durastate.migrate.threads import thread_config
@@ -193,6 +194,24 @@ def item_record(item: ExportedItem) -> dict[str, Any]:
         if item.vectors is None
         else [[v.field, np.asarray(v.vector, dtype="<f4").tobytes()] for v in item.vectors],
     }
+
+
+def cache_record(entry: CacheEntry) -> dict[str, Any]:
+    return {
+        "type": "cache",
+        "namespace": list(entry.namespace),
+        "key": entry.key,
+        "value": [entry.type, entry.data],
+        "expires_at": entry.expires_at,
+    }
+
+
+def cache_from_record(record: dict[str, Any]) -> CacheEntry:
+    namespace = tuple(record["namespace"])
+    typ, data = _typed(record["value"], f"cache entry {record.get('key')!r}")
+    return CacheEntry(
+        namespace, encode_namespace(namespace), record["key"], typ, data, None, record["expires_at"]
+    )
 
 
 def item_from_record(record: dict[str, Any]) -> ExportedItem:

@@ -146,7 +146,7 @@ def _open_sqlite(url: OfficialURL) -> Iterator[OfficialSide]:
         def fetch(sql: str, params: tuple[str, str]) -> Any:
             return conn.execute(sql, params).fetchone()
 
-        yield OfficialSide(saver, store, _LifetimeLookup(fetch, "?") if store else None)
+        yield OfficialSide(saver, store, lifetimes=_LifetimeLookup(fetch, "?") if store else None)
     finally:
         conn.close()
 
@@ -185,7 +185,7 @@ def _open_postgres(url: OfficialURL) -> Iterator[OfficialSide]:
             row = conn.execute(sql, params).fetchone()
             return None if row is None else (row["expires_at"], row["ttl_minutes"])
 
-        yield OfficialSide(saver, store, _LifetimeLookup(fetch, "%s") if store else None)
+        yield OfficialSide(saver, store, lifetimes=_LifetimeLookup(fetch, "%s") if store else None)
 
 
 @contextmanager

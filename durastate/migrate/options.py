@@ -22,6 +22,8 @@ class Selection:
     namespace_prefixes: Sequence[tuple[str, ...]] = ()
     checkpoints: bool = True
     store: bool = True
+    caches: bool = False
+    """Node-cache entries too (off by default: a cache can be rebuilt)."""
 
     def prefixes(self) -> list[tuple[str, ...]]:
         """The prefixes to export, without ones another selected prefix already covers."""

@@ -31,6 +31,7 @@ class CopyReport:
     items_skipped: int = 0
     item_conflicts: int = 0
     conflicting_items: list[list[Any]] = field(default_factory=list)
+    cache_entries_copied: int = 0
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

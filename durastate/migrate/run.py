@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from durastate.cache.base import CacheBase
 from durastate.migrate.checkpoints import copy_thread
 from durastate.migrate.digest import (
     checkpoint_key,
@@ -61,6 +62,14 @@ def copy_data(source: Source, destination: BackendSide, options: CopyOptions) ->
                     report,
                     bar.update,
                 )
+    if selection.caches and destination.cache is not None:
+        cache = destination.cache
+        if not isinstance(cache, CacheBase):
+            raise TypeError(f"{type(cache).__name__} is not a durastate cache: cannot import")
+        with progress_bar(options.progress, "cache", "entry") as bar:
+            for chunk in chunks(source.cache_entries(options.batch_size, report), 500):
+                report.cache_entries_copied += cache.import_entries(chunk)
+                bar.update(len(chunk))
     return report
 
 

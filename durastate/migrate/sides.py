@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from langgraph.cache.base import BaseCache
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
+from durastate.cache.base import CacheBase, CacheEntry
 from durastate.migrate.checkpoints import Checkpoints
 from durastate.migrate.items import read_items
 from durastate.migrate.options import Selection
@@ -32,6 +34,10 @@ class Source(Protocol):
         """The live store items at or under ``prefix``."""
         ...
 
+    def cache_entries(self, batch_size: int, report: CopyReport) -> Iterator[CacheEntry]:
+        """The live node-cache entries."""
+        ...
+
 
 @dataclass
 class BackendSide:
@@ -39,6 +45,7 @@ class BackendSide:
 
     saver: BaseCheckpointSaver[Any] | None
     store: BaseStore | None
+    cache: BaseCache[Any] | None = None
 
     def threads(
         self, selection: Selection, report: CopyReport
@@ -62,6 +69,18 @@ class BackendSide:
         if self.store is None:
             return iter(())
         return read_items(self.store, prefix, batch_size, report)
+
+    def cache_entries(self, batch_size: int, report: CopyReport) -> Iterator[CacheEntry]:
+        cache = self.cache
+        if cache is None:
+            return iter(())
+        if (
+            not isinstance(cache, CacheBase)
+            or type(cache).export_entries is CacheBase.export_entries
+        ):
+            report.warn(f"{type(cache).__name__} cannot list its entries: no cache entries copied")
+            return iter(())
+        return cache.export_entries(batch_size=batch_size)
 
 
 def _reader(saver: BaseCheckpointSaver[Any], thread_id: str) -> Checkpoints:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from durastate._engines.sqlite.maintenance import vacuum_operation
 from durastate._engines.sqlite.requests import Body, Operation, Plan, Rows, Run, RunMany
 from durastate._engines.sqlite.schema import CACHE
 from durastate._engines.sqlite.store_rows import check_text
-from durastate.cache.base import CacheEntry
+from durastate.cache.base import CacheEntry, decode_namespace
 from durastate.checkpoint.base import Blob
 
 _READ = """
@@ -74,6 +75,37 @@ def clear_plan(ns_texts: Sequence[str] | None) -> Plan[int]:
     if removed:
         yield vacuum_operation()
     return int(removed)
+
+
+def export_page_operation(
+    after: tuple[str, str] | None, size: int, now: float
+) -> Operation[list[CacheEntry]]:
+    """Up to ``size`` live entries after ``after`` (ns text, key), in (ns, key) order."""
+    sql = (
+        "SELECT ns, key, type, data, expires_at FROM durastate_cache "
+        "WHERE (expires_at IS NULL OR expires_at > ?)"
+    )
+    params: list[Any] = [now]
+    if after is not None:
+        sql += " AND (ns > ? OR (ns = ? AND key > ?))"
+        params += [after[0], after[0], after[1]]
+
+    def body() -> Body[list[CacheEntry]]:
+        rows = yield Rows(f"{sql} ORDER BY ns, key LIMIT ?", [*params, size])
+        return [
+            CacheEntry(
+                decode_namespace(r[0]),
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                None if r[4] is None else r[4] - now,
+                r[4],
+            )
+            for r in rows
+        ]
+
+    return Operation("auto", body, (CACHE,))
 
 
 def count_operation(now: float) -> Operation[int]:
