@@ -214,7 +214,7 @@ def test_a_cluster_is_refused_with_a_reason(redis_cluster_url: str) -> None:
     finally:
         client.close()
     with pytest.raises(InvalidInputError, match="single-node"):
-        AsyncRedisStore(redis_cluster_url, cluster=True)
+        AsyncRedisStore(redis_url=redis_cluster_url, cluster_mode=True)
 
 
 async def test_async_store_refuses_a_cluster_on_first_use(redis_cluster_url: str) -> None:
@@ -259,7 +259,7 @@ def test_given_clients_with_either_protocol_are_used_and_left_open(
 
 async def test_given_async_client_is_used_and_left_open(redis_url: str, prefix: str) -> None:
     client = aredis.Redis.from_url(redis_url)
-    async with AsyncRedisStore(client, key_prefix=prefix) as store:
+    async with AsyncRedisStore(redis_client=client, key_prefix=prefix) as store:
         await store.aput(NS, "k", {"v": 1})
         item = await store.aget(NS, "k")
         assert item is not None and item.value == {"v": 1}

@@ -64,7 +64,8 @@ def vector_search(settings: IndexSettings | None) -> SearchBody | None:
 class RedisStore(SyncStore):
     """Long-term memory in Redis through a blocking redis-py client.
 
-    ``RedisStore(url_or_client, index=..., ttl=..., key_prefix="durastate")``: a URL
+    ``RedisStore(conn, index=..., ttl=..., key_prefix="durastate")`` (``conn`` a URL or
+    client, as in LangGraph's Redis package; ``cluster_mode=True`` is refused): a URL
     gives a client the store owns and closes; a ``redis.Redis`` is used as is and left
     open (create it with ``decode_responses=False``). ``RedisStore.from_conn_string(url)``
     is a context manager. The index (when configured) is created on ``setup()`` or on
@@ -82,8 +83,10 @@ class RedisStore(SyncStore):
         key_prefix: str = DEFAULT_PREFIX,
         connection_args: dict[str, Any] | None = None,
         cluster: bool | None = None,
+        cluster_mode: bool | None = None,
     ) -> None:
         super().__init__(index=index, ttl=ttl)
+        cluster = cluster if cluster is not None else cluster_mode
         refuse_cluster(type(self), cluster)
         self.layout = Layout(key_prefix)
         self.keys = StoreKeys.of(self.layout)

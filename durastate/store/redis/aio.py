@@ -40,7 +40,8 @@ _CLUSTER_REFUSED = (
 class AsyncRedisStore(AsyncStore):
     """Long-term memory in Redis through a ``redis.asyncio`` client.
 
-    ``AsyncRedisStore(url_or_client, index=..., ttl=..., key_prefix="durastate")``: a URL
+    ``AsyncRedisStore(redis_url, index=..., ttl=..., key_prefix="durastate")`` (or
+    ``redis_client=``, as in LangGraph's Redis package; ``cluster_mode=True`` is refused): a URL
     gives a client opened on first use and closed by ``aclose``; a ``redis.asyncio.Redis``
     is used as is and left open. ``AsyncRedisStore.from_conn_string(url)`` is an async
     context manager. Embeddings are computed before any command is sent. Sync methods
@@ -49,7 +50,7 @@ class AsyncRedisStore(AsyncStore):
 
     def __init__(
         self,
-        conn: str | aredis.Redis | AsyncRedisCluster | None = None,
+        redis_url: str | aredis.Redis | AsyncRedisCluster | None = None,
         *,
         redis_client: aredis.Redis | None = None,
         index: Mapping[str, Any] | None = None,
@@ -57,13 +58,15 @@ class AsyncRedisStore(AsyncStore):
         key_prefix: str = DEFAULT_PREFIX,
         connection_args: dict[str, Any] | None = None,
         cluster: bool | None = None,
+        cluster_mode: bool | None = None,
     ) -> None:
         super().__init__(index=index, ttl=ttl)
-        if cluster or isinstance(conn, AsyncRedisCluster):
+        cluster = cluster if cluster is not None else cluster_mode
+        source = redis_client if redis_client is not None else redis_url
+        if cluster or isinstance(source, AsyncRedisCluster):
             raise InvalidInputError(_CLUSTER_REFUSED)
         self.layout = Layout(key_prefix)
         self.keys = StoreKeys.of(self.layout)
-        source = redis_client if redis_client is not None else conn
         if source is None:
             raise ValueError("AsyncRedisStore needs a Redis URL or client")
         self._driver = AsyncDriver.open(source, connection_args, cluster=cluster)
