@@ -5,8 +5,8 @@ row and the values of the channels whose version changed (deduplicated by (threa
 namespace, channel, version)), moves the thread's expiry and, when the thread had expired
 but was not swept yet, deletes its old history first. It answers which unchanged channels
 have no stored value (their checkpoint was pruned, or the thread had expired); only then
-a second statement stores those values from the checkpoint. ``put_writes`` is one
-``INSERT`` with a CTE moving the thread's expiry.
+a second statement stores those values from the checkpoint. ``put_writes`` calls
+``durastate_put_writes``.
 """
 
 from __future__ import annotations
@@ -116,27 +116,10 @@ def put_operation(
 
 
 _PUT_WRITES = """
-WITH {touch},
-new_w AS (
-    SELECT * FROM unnest(%(task)s::text[], %(idx)s::int[], %(channel)s::text[],
-                         %(type)s::text[], %(data)b::bytea[], %(path)s::text[])
-        AS n(task_id, idx, channel, type, data, task_path)
-)
-INSERT INTO {p}durastate_checkpoint_writes AS w
-    (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, data, task_path)
-SELECT %(t)s, %(ns)s, %(id)s, task_id, idx, channel, type, data, task_path FROM new_w
-ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE
-    SET channel = excluded.channel, type = excluded.type, data = excluded.data,
-        task_path = excluded.task_path
-    WHERE excluded.idx < 0
+SELECT {p}durastate_put_writes(
+    %(t)s, %(ns)s, %(id)s, %(now)s, %(expires)s, %(task)s::text[], %(idx)s::int[],
+    %(channel)s::text[], %(type)s::text[], %(data)b::bytea[], %(path)s::text[])
 """
-"""Special writes (negative index: errors, interrupts, ...) replace; regular ones keep the
-first stored, as LangGraph's savers do."""
-
-_TOUCH_ONLY = """touch AS (
-    UPDATE {p}durastate_threads SET expires_at = %(expires)s
-    WHERE thread_id = %(t)s AND expires_at > %(now)s
-)"""
 
 
 def put_writes_operation(
@@ -157,8 +140,7 @@ def put_writes_operation(
         if w.overwrites or key not in chosen:
             chosen[key] = w
     rows = list(chosen.values())
-    touch = _TOUCH_ONLY if expires_at is not None else "noop AS (SELECT 1)"
-    sql = qualify(_PUT_WRITES.replace("{touch}", touch), schema)
+    sql = qualify(_PUT_WRITES, schema)
     params: dict[str, Any] = {
         "t": ref.thread_id,
         "ns": ref.checkpoint_ns,
@@ -170,9 +152,8 @@ def put_writes_operation(
         "data": [w.data for w in rows],
         "path": [w.task_path for w in rows],
         "now": ts(now),
+        "expires": None if expires_at is None else ts(expires_at),
     }
-    if expires_at is not None:
-        params["expires"] = ts(expires_at)
 
     def body() -> Body[None]:
         if rows:

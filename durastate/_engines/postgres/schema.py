@@ -5,8 +5,10 @@ projection of the metadata (GIN-indexed for ``list(filter=...)``) and ``blob_ver
 the channel versions whose values live once per (thread, namespace, channel, version) in
 ``durastate_checkpoint_blobs``. Thread expiry (TTL) is one row per thread in
 ``durastate_threads``, so refreshing a thread is one small update. ``put`` is the
-function ``durastate_put_checkpoint`` (migration 2). Key columns use the
-"C" collation, so ids order by code point whatever the database's locale. Append new
+function ``durastate_put_checkpoint`` and ``get_tuple`` ``durastate_get_checkpoint``
+(migration 2); ``put_writes`` is ``durastate_put_writes`` (migration 3, which also
+replaces ``durastate_put_checkpoint``). Key columns use the "C" collation, so ids order
+by code point whatever the database's locale. Append new
 migrations to a component's ``steps``; never edit a released one.
 """
 
@@ -14,7 +16,22 @@ from __future__ import annotations
 
 from durastate._engines.postgres.requests import Component
 
-PUT_CHECKPOINT_FUNCTION = """
+_MISSING_V2 = """SELECT coalesce(array_agg(v.key), '{}') INTO missing
+    FROM jsonb_each_text(p_unchanged) AS v
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {p}durastate_checkpoint_blobs b
+        WHERE b.thread_id = p_thread AND b.checkpoint_ns = p_ns
+          AND b.channel = v.key AND b.version = v.value);"""
+_MISSING = """    SELECT coalesce(array_agg(u.key), '{}') INTO missing
+    FROM (SELECT v.key, (SELECT true FROM {p}durastate_checkpoint_blobs b
+                         WHERE b.thread_id = p_thread AND b.checkpoint_ns = p_ns
+                           AND b.channel = v.key AND b.version = v.value) AS found
+          FROM jsonb_each_text(p_unchanged) AS v) AS u
+    WHERE u.found IS NULL;"""
+"""One key lookup per unchanged channel (migration 2's anti join scanned the thread's
+values on every put)."""
+
+_PUT_CHECKPOINT = """
 CREATE OR REPLACE FUNCTION {p}durastate_put_checkpoint(
     p_thread text, p_ns text, p_id text, p_parent text, p_run text,
     p_checkpoint_type text, p_checkpoint bytea, p_metadata_type text, p_metadata bytea,
@@ -59,15 +76,11 @@ BEGIN
         metadata_type = excluded.metadata_type, metadata = excluded.metadata,
         metadata_json = excluded.metadata_json, blob_versions = excluded.blob_versions,
         created_at = excluded.created_at;
-    SELECT coalesce(array_agg(v.key), '{}') INTO missing
-    FROM jsonb_each_text(p_unchanged) AS v
-    WHERE NOT EXISTS (
-        SELECT 1 FROM {p}durastate_checkpoint_blobs b
-        WHERE b.thread_id = p_thread AND b.checkpoint_ns = p_ns
-          AND b.channel = v.key AND b.version = v.value);
+{missing}
     RETURN missing;
 END
 $fn$"""
+PUT_CHECKPOINT_FUNCTION = _PUT_CHECKPOINT.replace("{missing}", _MISSING)
 """``put`` as one call: PL/pgSQL keeps its statements' plans for the session, so even
 without client-side prepared statements (PgBouncer) a ``put`` is not planned again. An
 expired thread (not swept yet) loses its old history first; the answer names the
@@ -135,6 +148,32 @@ namespace, or by id) with its channel values and pending writes aggregated besid
 the columns of ``checkpoint_read``'s page query. Moves the thread's expiry first when
 asked (refresh on read)."""
 
+PUT_WRITES_FUNCTION = """
+CREATE OR REPLACE FUNCTION {p}durastate_put_writes(
+    p_thread text, p_ns text, p_id text, p_now timestamptz, p_expires timestamptz,
+    p_tasks text[], p_idxs integer[], p_channels text[], p_types text[], p_datas bytea[],
+    p_paths text[]
+) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO {p}durastate_checkpoint_writes AS w
+        (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, data, task_path)
+    SELECT p_thread, p_ns, p_id, n.task_id, n.idx, n.channel, n.type, n.data, n.task_path
+    FROM unnest(p_tasks, p_idxs, p_channels, p_types, p_datas, p_paths)
+        AS n(task_id, idx, channel, type, data, task_path)
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE
+        SET channel = excluded.channel, type = excluded.type, data = excluded.data,
+            task_path = excluded.task_path
+        WHERE excluded.idx < 0;
+    IF p_expires IS NOT NULL THEN
+        UPDATE {p}durastate_threads SET expires_at = p_expires
+        WHERE thread_id = p_thread AND expires_at > p_now;
+    END IF;
+END
+$fn$"""
+"""``put_writes`` as one call, planned once per session. Special writes (negative index:
+errors, interrupts, ...) replace; regular ones keep the first stored, as LangGraph's
+savers do. A live thread's expiry moves (an expired one is not revived)."""
+
 CHECKPOINTS = Component(
     "checkpoint",
     (
@@ -188,6 +227,7 @@ CHECKPOINTS = Component(
             """CREATE INDEX IF NOT EXISTS durastate_threads_by_expiry
                 ON {p}durastate_threads (expires_at)""",
         ),
-        (PUT_CHECKPOINT_FUNCTION, GET_CHECKPOINT_FUNCTION),
+        (_PUT_CHECKPOINT.replace("{missing}", _MISSING_V2), GET_CHECKPOINT_FUNCTION),
+        (PUT_CHECKPOINT_FUNCTION, PUT_WRITES_FUNCTION),
     ),
 )
