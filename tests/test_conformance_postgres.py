@@ -11,7 +11,7 @@ from postgres_support import Schemas
 from durastate.cache.postgres import PostgresCache
 from durastate.checkpoint.postgres import AsyncPostgresSaver, PostgresSaver
 from durastate.conformance import CacheContract, CheckpointerContract, StoreContract
-from durastate.conformance.bad_input_saver import CacheBadInput
+from durastate.conformance.bad_input_saver import CacheBadInput, CheckpointerBadInput
 from durastate.conformance.bad_input_store import StoreBadInput
 from durastate.conformance.harness import Opener
 from durastate.store.postgres import AsyncPostgresStore, PostgresStore
@@ -30,6 +30,10 @@ def checkpointer_opener(
 
 
 class TestPostgresCheckpointer(CheckpointerContract):
+    pass
+
+
+class TestPostgresCheckpointerBadInput(CheckpointerBadInput):
     pass
 
 
