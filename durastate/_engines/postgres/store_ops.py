@@ -55,10 +55,18 @@ COLUMNS = "i.ns, i.key, i.value::text, i.created_at, i.updated_at, i.ttl_minutes
 LIVE = "(i.expires_at IS NULL OR i.expires_at > %(now)s)"
 
 _GET = f"""
-SELECT {COLUMNS}
-FROM unnest(%(g_ns)s::text[], %(g_key)s::text[]) AS w(ns, key)
-JOIN {{p}}durastate_store i ON i.ns = (w.ns COLLATE "C") AND i.key = (w.key COLLATE "C")
-WHERE {LIVE}
+WITH hit AS (
+    SELECT {COLUMNS}, w.refresh
+    FROM unnest(%(g_ns)s::text[], %(g_key)s::text[], %(g_refresh)s::bool[])
+        AS w(ns, key, refresh)
+    JOIN {{p}}durastate_store i ON i.ns = (w.ns COLLATE "C") AND i.key = (w.key COLLATE "C")
+    WHERE {LIVE}
+), refreshed AS (
+    UPDATE {{p}}durastate_store i SET expires_at = %(now)s + i.ttl_minutes * 60.0
+    FROM hit WHERE hit.refresh AND hit.ttl_minutes IS NOT NULL
+      AND i.ns = hit.ns AND i.key = hit.key
+)
+SELECT * FROM hit
 """
 _REFRESH = """
 UPDATE {p}durastate_store i SET expires_at = %(now)s + i.ttl_minutes * 60.0
@@ -66,35 +74,45 @@ FROM unnest(%(r_ns)s::text[], %(r_key)s::text[]) AS w(ns, key)
 WHERE i.ns = (w.ns COLLATE "C") AND i.key = (w.key COLLATE "C")
   AND i.ttl_minutes IS NOT NULL AND (i.expires_at IS NULL OR i.expires_at > %(now)s)
 """
-_DELETE = """
-DELETE FROM {p}durastate_store i USING unnest(%(d_ns)s::text[], %(d_key)s::text[]) AS w(ns, key)
-WHERE i.ns = (w.ns COLLATE "C") AND i.key = (w.key COLLATE "C")
+VECTORS_CTE = """
+vectors_set AS (
+    INSERT INTO {p}durastate_store_vectors AS t (ns, key, seq, field, dims, embedding)
+    SELECT a.ns, a.key, a.seq, a.field, a.dims, a.embedding::real[]
+    FROM unnest(%(a_ns)s::text[], %(a_key)s::text[], %(a_seq)s::int[], %(a_field)s::text[],
+                %(a_dims)s::int[], %(a_vec)s::text[]) AS a(ns, key, seq, field, dims, embedding)
+    ON CONFLICT (ns, key, seq) DO UPDATE SET
+        field = excluded.field, dims = excluded.dims, embedding = excluded.embedding
+), vectors_cut AS (
+    DELETE FROM {p}durastate_store_vectors v
+    USING unnest(%(c_ns)s::text[], %(c_key)s::text[], %(c_count)s::int[]) AS c(ns, key, n)
+    WHERE v.ns = (c.ns COLLATE "C") AND v.key = (c.key COLLATE "C") AND v.seq >= c.n
+)"""
+"""Vectors of written items: upserted by position, the ones past their new count removed."""
+_WRITE = (
+    """
+WITH deleted AS (
+    DELETE FROM {p}durastate_store i
+    USING unnest(%(d_ns)s::text[], %(d_key)s::text[]) AS w(ns, key)
+    WHERE i.ns = (w.ns COLLATE "C") AND i.key = (w.key COLLATE "C")
+), upserted AS (
+    INSERT INTO {p}durastate_store AS t
+        (ns, key, value, created_at, updated_at, expires_at, ttl_minutes)
+    SELECT u.ns, u.key, u.value::jsonb, %(now)s, %(now)s, u.expires_at, u.ttl
+    FROM unnest(%(u_ns)s::text[], %(u_key)s::text[], %(u_value)s::text[],
+                %(u_expires)s::float8[], %(u_ttl)s::float8[]) AS u(ns, key, value, expires_at, ttl)
+    ON CONFLICT (ns, key) DO UPDATE SET
+        value = excluded.value,
+        updated_at = excluded.updated_at,
+        expires_at = excluded.expires_at,
+        ttl_minutes = excluded.ttl_minutes,
+        created_at = CASE WHEN t.expires_at IS NOT NULL AND t.expires_at <= excluded.updated_at
+                          THEN excluded.created_at ELSE t.created_at END
+),"""
+    + VECTORS_CTE
+    + """
+SELECT 1
 """
-_UPSERT = """
-INSERT INTO {p}durastate_store AS t
-    (ns, key, value, created_at, updated_at, expires_at, ttl_minutes)
-SELECT u.ns, u.key, u.value::jsonb, %(now)s, %(now)s, u.expires_at, u.ttl
-FROM unnest(%(u_ns)s::text[], %(u_key)s::text[], %(u_value)s::text[],
-            %(u_expires)s::float8[], %(u_ttl)s::float8[]) AS u(ns, key, value, expires_at, ttl)
-ON CONFLICT (ns, key) DO UPDATE SET
-    value = excluded.value,
-    updated_at = excluded.updated_at,
-    expires_at = excluded.expires_at,
-    ttl_minutes = excluded.ttl_minutes,
-    created_at = CASE WHEN t.expires_at IS NOT NULL AND t.expires_at <= excluded.updated_at
-                      THEN excluded.created_at ELSE t.created_at END
-"""
-_DROP_VECTORS = """
-DELETE FROM {p}durastate_store_vectors v
-USING unnest(%(v_ns)s::text[], %(v_key)s::text[]) AS w(ns, key)
-WHERE v.ns = (w.ns COLLATE "C") AND v.key = (w.key COLLATE "C")
-"""
-_ADD_VECTORS = """
-INSERT INTO {p}durastate_store_vectors (ns, key, seq, field, dims, embedding)
-SELECT a.ns, a.key, a.seq, a.field, a.dims, a.embedding::real[]
-FROM unnest(%(a_ns)s::text[], %(a_key)s::text[], %(a_seq)s::int[], %(a_field)s::text[],
-            %(a_dims)s::int[], %(a_vec)s::text[]) AS a(ns, key, seq, field, dims, embedding)
-"""
+)
 _NAMESPACES = """
 WITH RECURSIVE seen(p) AS (
     SELECT (SELECT ns FROM {p}durastate_store WHERE ns >= %(low)s{hi} ORDER BY ns LIMIT 1)
@@ -227,12 +245,18 @@ def _recency_body(
     return hits[skip : skip + count]
 
 
-def _vector_body(
-    ctx: StoreContext, req: SearchRequest, now: float, want: int
-) -> Body[list[tuple[StoredItem, float | None]]]:
-    """The best ``want`` items by score, candidates from the ANN index, ranked exactly."""
-    assert ctx.layout is not None and ctx.index is not None and req.query_vector is not None
+def vector_search_sql(
+    ctx: StoreContext, req: SearchRequest, now: float, *, exact: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """The candidate query of a semantic search (``%(n)s``: how many vector rows).
+
+    Approximate: ordered by the indexed expression, so the planner walks the ANN index
+    and applies the namespace, expiry and filter conditions as rows come (with
+    ``scan_settings`` the scan goes on until ``n`` rows pass). Exact: ordered by an
+    expression the index does not cover, for when the index scan ran dry.
+    """
     layout = ctx.layout
+    assert layout is not None and req.query_vector is not None
     where, params = prefix_sql(req.namespace_prefix, "v.ns")
     filt = compile_sql(req.conditions, "i.value")
     params.update(filt.params, now=now, q=vector_text(req.query_vector, "[]"))
@@ -242,11 +266,21 @@ def _vector_body(
         f"WHERE v.dims = {layout.dims} AND {where} AND {LIVE} AND {filt.sql} "
     )
     distance = f"v.{layout.cast} {layout.operator} {layout.query_cast('%(q)s')}"
-    approximate = ctx.sql(f"{select} ORDER BY {distance} LIMIT %(n)s")
-    # Not the indexed expression: an exact scan, for when the index scan ran dry.
-    exact = ctx.sql(
-        f"{select} ORDER BY ({distance}) + 0, i.updated_at DESC, i.ns, i.key LIMIT %(n)s"
-    )
+    if exact:
+        order = f"({distance}) + 0, i.updated_at DESC, i.ns, i.key"
+    else:
+        order = distance
+    return ctx.sql(f"{select} ORDER BY {order} LIMIT %(n)s"), params
+
+
+def _vector_body(
+    ctx: StoreContext, req: SearchRequest, now: float, want: int
+) -> Body[list[tuple[StoredItem, float | None]]]:
+    """The best ``want`` items by score, candidates from the ANN index, ranked exactly."""
+    assert ctx.layout is not None and ctx.index is not None
+    layout = ctx.layout
+    approximate, params = vector_search_sql(ctx, req, now)
+    exact, _ = vector_search_sql(ctx, req, now, exact=True)
     candidates = 2 * want + 10
     while True:
         settings = layout.scan_settings(candidates)
@@ -327,6 +361,7 @@ def _keys(puts: list[PutRequest], tag: str) -> dict[str, Any]:
 def _reads_body(
     ctx: StoreContext, batch: PreparedBatch
 ) -> Body[tuple[dict[int, Result], list[tuple[str, str]]]]:
+    """Answer the reads; gets refresh their TTLs in the same statement."""
     now = batch.now
     answers: dict[int, Result] = {}
     refresh: list[tuple[str, str]] = []
@@ -336,18 +371,16 @@ def _reads_body(
             {
                 "g_ns": [encode_namespace(g.namespace) for g in batch.gets],
                 "g_key": [g.key for g in batch.gets],
+                "g_refresh": [g.refresh_ttl for g in batch.gets],
                 "now": now,
             },
         )
         found = {(r[0], r[1]): r for r in rows}
         for get in batch.gets:
-            ident = (encode_namespace(get.namespace), get.key)
-            row = found.get(ident)
+            row = found.get((encode_namespace(get.namespace), get.key))
             if row is None:
                 answers[get.slot] = None
                 continue
-            if get.refresh_ttl and row[5] is not None:
-                refresh.append(ident)
             item = stored(ctx, row)
             answers[get.slot] = make_item(
                 item.namespace, item.key, item.value, item.created_at, item.updated_at
@@ -370,6 +403,7 @@ def _reads_body(
 
 
 def vector_params(puts: list[PutRequest]) -> dict[str, Any]:
+    """Parameters of ``VECTORS_CTE``: the vectors these items have after the write."""
     rows = [(p, seq, e) for p in puts for seq, e in enumerate(p.embeddings)]
     return {
         "a_ns": [encode_namespace(p.namespace) for p, _, _ in rows],
@@ -378,63 +412,61 @@ def vector_params(puts: list[PutRequest]) -> dict[str, Any]:
         "a_field": [e.path for _, _, e in rows],
         "a_dims": [int(e.vector.shape[0]) for _, _, e in rows],
         "a_vec": [vector_text(e.vector) for _, _, e in rows],
+        **_keys(puts, "c"),
+        "c_count": [len(p.embeddings) for p in puts],
     }
 
 
-def replace_vectors_body(ctx: StoreContext, puts: list[PutRequest]) -> Body[None]:
-    """Drop the vectors these items had and store the ones they have now."""
-    if not puts:
-        return
-    yield Run(ctx.sql(_DROP_VECTORS), _keys(puts, "v"))
-    if any(p.embeddings for p in puts):
-        yield Run(ctx.sql(_ADD_VECTORS), vector_params(puts))
+def _refresh_body(ctx: StoreContext, now: float, refresh: list[tuple[str, str]]) -> Body[None]:
+    unique = sorted(set(refresh))
+    yield Run(
+        ctx.sql(_REFRESH),
+        {"r_ns": [n for n, _ in unique], "r_key": [k for _, k in unique], "now": now},
+    )
 
 
-def _writes_body(
-    ctx: StoreContext, batch: PreparedBatch, refresh: list[tuple[str, str]]
-) -> Body[None]:
+def _writes_body(ctx: StoreContext, batch: PreparedBatch) -> Body[None]:
+    """Every delete, upsert and vector change of the batch: one statement."""
     now = batch.now
-    if refresh:
-        unique = sorted(set(refresh))
-        yield Run(
-            ctx.sql(_REFRESH),
-            {"r_ns": [n for n, _ in unique], "r_key": [k for _, k in unique], "now": now},
-        )
     deletes = [p for p in batch.puts if p.value is None]
     upserts = [p for p in batch.puts if p.value is not None]
-    if deletes:
-        yield Run(ctx.sql(_DELETE), _keys(deletes, "d"))
-    if not upserts:
-        return
     yield Run(
-        ctx.sql(_UPSERT),
+        ctx.sql(_WRITE),
         {
+            **_keys(deletes, "d"),
             **_keys(upserts, "u"),
             "u_value": [value_text(p) for p in upserts],
             "u_expires": [p.expires_at(now) for p in upserts],
             "u_ttl": [p.ttl_minutes for p in upserts],
             "now": now,
+            **vector_params(upserts),
         },
     )
-    yield from replace_vectors_body(ctx, upserts)
 
 
 def batch_operation(ctx: StoreContext, batch: PreparedBatch) -> Operation[list[Result]]:
-    """Answer a prepared batch (embeddings already computed) in one transaction."""
+    """Answer a prepared batch (embeddings already computed).
+
+    A batch of writes only, or of one read, is one statement; reads and writes together
+    (and semantic searches, for their ``SET LOCAL``) run in one transaction.
+    """
     check_batch(batch)
 
     def body() -> Body[list[Result]]:
         answers, refresh = yield from _reads_body(ctx, batch)
-        if refresh or batch.puts:
-            yield from _writes_body(ctx, batch, refresh)
+        if refresh:
+            yield from _refresh_body(ctx, batch.now, refresh)
+        if batch.puts:
+            yield from _writes_body(ctx, batch)
         return assemble(batch, answers)
 
-    reads = (1 if batch.gets else 0) + len(batch.lists) + len(batch.searches)
+    reads = batch.gets or batch.lists or batch.searches
     vector_search = ctx.layout is not None and any(
         s.query_vector is not None for s in batch.searches
     )
-    one_statement = reads == 1 and not batch.puts and not vector_search
-    return Operation(body, transaction=not one_statement, needs=ctx.needs)
+    return Operation(
+        body, transaction=bool(vector_search or (reads and batch.puts)), needs=ctx.needs
+    )
 
 
 def sweep_operation(ctx: StoreContext) -> Operation[int]:

@@ -2,7 +2,7 @@
 
 Export reads one page at a time in ``(ns, key)`` order (keyset paging, one query with
 the page's vectors aggregated), so memory stays flat; import writes a batch in one
-transaction, replacing any item with the same namespace and key together with its vectors.
+statement, replacing any item with the same namespace and key together with its vectors.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import numpy as np
 
 from durastate._engines.postgres.requests import Body, Operation, Rows, Run
 from durastate._engines.postgres.store_ops import (
+    VECTORS_CTE,
     StoreContext,
     check_batch,
     prefix_sql,
-    replace_vectors_body,
     value_text,
+    vector_params,
 )
 from durastate._engines.sqlite.store_rows import decode_namespace, encode_namespace
 from durastate.store.base import Namespace
@@ -34,7 +35,9 @@ FROM {p}durastate_store i
 WHERE {where} AND (i.expires_at IS NULL OR i.expires_at > %(now)s){after}
 ORDER BY i.ns, i.key LIMIT %(size)s
 """
-_REPLACE = """
+_REPLACE = (
+    """
+WITH replaced AS (
 INSERT INTO {p}durastate_store AS t
     (ns, key, value, created_at, updated_at, expires_at, ttl_minutes)
 SELECT u.ns, u.key, u.value::jsonb, u.created_at, u.updated_at, u.expires_at, u.ttl
@@ -47,7 +50,12 @@ ON CONFLICT (ns, key) DO UPDATE SET
     updated_at = excluded.updated_at,
     expires_at = excluded.expires_at,
     ttl_minutes = excluded.ttl_minutes
+),"""
+    + VECTORS_CTE
+    + """
+SELECT 1
 """
+)
 
 Cursor = tuple[str, str] | None
 """The last (ns text, key) exported; the next page starts after it."""
@@ -110,12 +118,12 @@ def import_operation(ctx: StoreContext, plan: ImportPlan) -> Operation[int]:
                 "u_updated": [float(i.updated_at) for i, _ in plan.items],
                 "u_expires": [import_expiry(i) for i, _ in plan.items],
                 "u_ttl": [p.ttl_minutes for p in puts],
+                **vector_params(puts),
             },
         )
-        yield from replace_vectors_body(ctx, puts)
         return len(plan.items)
 
-    return Operation(body, transaction=True, needs=ctx.needs)
+    return Operation(body, needs=ctx.needs)
 
 
 __all__ = ["Cursor", "export_page_operation", "import_operation"]

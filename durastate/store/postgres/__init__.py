@@ -15,7 +15,6 @@ returned, even before a sweep. Connections, pools, ``schema=``, ``prepare_thresh
 from __future__ import annotations
 
 import time
-
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
