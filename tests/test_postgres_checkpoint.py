@@ -19,6 +19,7 @@ from postgres_support import Schemas, Trace
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from durastate._engines.postgres.checkpoint_read import Freshness, Lister
 from durastate._engines.postgres.connections import SyncDatabase
 from durastate._engines.postgres.requests import Component
 from durastate._engines.postgres.schema import CHECKPOINTS
@@ -230,6 +231,39 @@ def test_delta_channel_history_is_one_query_and_matches_the_generic_walk(
             saver, config=tup.config, channels=channels
         )
         assert ours == walked
+
+
+def test_a_metadata_filter_uses_the_gin_index(postgres_url: str, schemas: Schemas) -> None:
+    """``list(None, filter=...)`` over many threads finds its rows through the GIN index."""
+    with PostgresSaver.from_conn_string(postgres_url, schema=schemas.new()) as saver:
+        _put(saver, _config("seed"), {"n": 1}, {})  # metadata {"source": "loop", "step": 1}
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            table = f'"{saver.schema}".durastate_checkpoints'
+            conn.execute(
+                f"INSERT INTO {table} SELECT 'thread-' || i, '', 'id-' || i, NULL, NULL, "
+                "c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata, "
+                "jsonb_build_object('source', 'loop', 'step', i), '{}', now() "
+                f"FROM generate_series(1, 20000) AS i, {table} c WHERE c.thread_id = 'seed'"
+            )
+            conn.execute(f"ANALYZE {table}")
+            op = Lister(
+                None,
+                filter={"step": 4242},
+                before=None,
+                limit=None,
+                freshness=Freshness(None, False),
+                schema=saver.schema,
+            ).next_operation()
+            assert op is not None
+            request = next(op.body())
+            plan = "\n".join(
+                r[0] for r in conn.execute("EXPLAIN " + request.sql, request.params).fetchall()
+            )
+        assert "durastate_checkpoints_by_metadata" in plan, plan
+        found = list(saver.list(None, filter={"step": 4242}))
+        assert [t.config["configurable"]["thread_id"] for t in found] == ["thread-4242"]
+        both = saver.list(None, filter={"step": 1, "source": "loop"})
+        assert {t.config["configurable"]["thread_id"] for t in both} == {"seed", "thread-1"}
 
 
 # --- Setup and migrations ---------------------------------------------------------------
