@@ -25,10 +25,11 @@ def check_source_exists(url: BackendURL) -> None:
 
 def available(url: BackendURL, part: Part) -> bool:
     """Whether this installation has a class for ``part`` on the URL's engine."""
+    package = "checkpoint" if part == "checkpointer" else part
     try:
         backend_class(url.engine, part)
     except ModuleNotFoundError as exc:
-        if (exc.name or "").startswith("durastate."):
+        if exc.name == f"durastate.{package}.{url.engine}":
             return False
         raise
     return True
