@@ -11,7 +11,7 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
@@ -31,7 +31,7 @@ from langgraph.store.base import (
     TTLConfig,
 )
 
-from durastate._bridge import in_thread, run_on_loop
+from durastate._bridge import in_thread, iterate_in_thread, run_on_loop
 from durastate._sweeper import TaskSweeper, ThreadSweeper
 from durastate.errors import InvalidInputError
 from durastate.store.filters import Condition, compile_filter, matches
@@ -543,6 +543,21 @@ class SyncStore(StoreBase):
     async def asweep_ttl(self) -> int:
         return await in_thread(self.sweep_ttl)
 
+    async def aexport_items(
+        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
+    ) -> AsyncIterator[ExportedItem]:
+        """``export_items`` from worker threads, a page at a time."""
+        pages = iterate_in_thread(
+            lambda: _pages(self.export_items(namespace_prefix, batch_size=batch_size), batch_size)
+        )
+        async for page in pages:
+            for item in page:
+                yield item
+
+    async def aimport_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
+        """``import_items`` in a worker thread."""
+        return await in_thread(self.import_items, list(items), reembed=reembed)
+
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> Any:
         """Start a background thread sweeping every interval; returns a future."""
         interval = (
@@ -601,6 +616,17 @@ class AsyncStore(StoreBase):
     async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
         sweeper = getattr(self, "_sweeper", None)
         return True if sweeper is None else await sweeper.stop(timeout)
+
+
+def _pages(items: Iterator[ExportedItem], size: int) -> Iterator[list[ExportedItem]]:
+    page: list[ExportedItem] = []
+    for item in items:
+        page.append(item)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 def assemble(batch: PreparedBatch, answers: Mapping[int, Result]) -> list[Result]:
