@@ -14,6 +14,8 @@ from migrate_support import config, graph, history, index_config, populate, sear
 
 from durastate.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, run
 from durastate.connect import open_backends
+from durastate.migrate import BackendSide, CopyOptions
+from durastate.migrate.archive import ArchiveSource, export_archive, verify_archive
 from durastate.migrate.archive_format import RecordWriter, header
 from durastate.serde import default_serializer
 
@@ -65,8 +67,9 @@ def test_export_then_import_round_trips_exactly_and_resumes(
     capsys: pytest.CaptureFixture[str], source_url: str, tmp_path: Path
 ) -> None:
     archive = tmp_path / "backup.dsa"
-    exported = as_json(capsys, "export", source_url, str(archive))
+    exported = as_json(capsys, "export", source_url, str(archive), "--verify")
     assert exported["export"]["threads"] == 2 and exported["export"]["checkpoints"] == 16
+    assert exported["verify"]["ok"] and exported["verify"]["items"] == 4
     assert exported["export"]["items"] == 4 and exported["export"]["bytes"] > 0
     with gzip.open(archive) as raw:
         assert b"durastate-archive" in raw.read(100)
@@ -167,3 +170,18 @@ def test_archive_carries_cache_entries_with_cache(
     assert imported["copy"]["cache_entries_copied"] == 1
     with open_backends(dest_url) as dst:
         assert dst.cache.get([(("node",), "k")]) == {(("node",), "k"): {"answer": 42}}
+
+
+def test_verifying_an_archive_finds_what_changed_since(source_url: str, tmp_path: Path) -> None:
+    archive = tmp_path / "old.dsa"
+    options = CopyOptions()
+    with open_backends(source_url) as src:
+        side = BackendSide(src.checkpointer, src.store)
+        export_archive(side, archive, options, {})
+        assert verify_archive(side, ArchiveSource(archive), options).ok
+        graph(src.checkpointer).invoke(Command(resume="no"), config("waiting"))
+        src.store.put(("users", "bob"), "pref", {"text": "changed"})
+        checked = verify_archive(side, ArchiveSource(archive), options)
+    assert checked.mismatched_threads == ["waiting"]
+    assert checked.mismatched_items == [[["users", "bob"], "pref"]]
+    assert checked.source_digest != checked.destination_digest

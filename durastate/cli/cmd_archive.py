@@ -24,8 +24,8 @@ from durastate.cli.transfer_options import (
     transfer_options,
 )
 from durastate.connect import BackendURL
-from durastate.migrate import copy_data, verify
-from durastate.migrate.archive import ArchiveSource, export_archive
+from durastate.migrate import CopyReport, copy_data, verify
+from durastate.migrate.archive import ArchiveSource, export_archive, verify_archive
 
 ARCHIVE_EPILOG = """\b
 The archive is a gzip'd stream of length-prefixed msgpack records behind a
@@ -41,7 +41,10 @@ items keep their timestamps, TTL and vectors; cache entries come with --cache.
 @selection_options
 @output_options
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
-def export_command(source: BackendURL, file: Path, force: bool, **kw: Any) -> None:
+@click.option(
+    "--verify", "do_verify", is_flag=True, help="Read the archive back and compare with SOURCE."
+)
+def export_command(source: BackendURL, file: Path, force: bool, do_verify: bool, **kw: Any) -> None:
     """Write threads and store items of SOURCE into the archive FILE.
 
     The archive appears only when complete: an interrupted export leaves no file.
@@ -67,9 +70,20 @@ def export_command(source: BackendURL, file: Path, force: bool, **kw: Any) -> No
     ) as src:
         with explain(f"exporting {source.masked} to {file}"):
             written, notes = export_archive(src, file, options, about)
+        checked = None
+        if do_verify:
+            with explain(f"verifying {file} against {source.masked}"):
+                checked = verify_archive(src, ArchiveSource(file), options)
     if kw["as_json"]:
-        out = {"source": source.masked, "file": str(file), "export": written.as_dict()}
-        click.echo(json.dumps({**out, "warnings": notes.warnings}))
+        out: dict[str, Any] = {
+            "source": source.masked,
+            "file": str(file),
+            "export": written.as_dict(),
+            "warnings": notes.warnings,
+        }
+        if checked is not None:
+            out["verify"] = checked.as_dict()
+        click.echo(json.dumps(out))
     else:
         click.echo(f"{source.masked} -> {file}")
         click.echo(
@@ -80,6 +94,9 @@ def export_command(source: BackendURL, file: Path, force: bool, **kw: Any) -> No
         )
         for warning in notes.warnings:
             click.echo(f"warning: {warning}", err=True)
+        if checked is not None:
+            print_verify_report(checked)
+    fail_on(CopyReport(), checked)
 
 
 @click.command("import", epilog=ARCHIVE_EPILOG)

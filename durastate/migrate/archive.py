@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from itertools import zip_longest
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,9 +29,16 @@ from durastate.migrate.archive_format import (
     read_records,
 )
 from durastate.migrate.checkpoints import Checkpoints
+from durastate.migrate.digest import (
+    checkpoint_key,
+    core_digest,
+    item_digest,
+    thread_digest,
+    write_digests,
+)
 from durastate.migrate.options import CopyOptions, Selection
 from durastate.migrate.progress import progress_bar
-from durastate.migrate.report import CopyReport
+from durastate.migrate.report import MAX_LISTED, CopyReport, VerifyReport
 from durastate.migrate.sides import Source
 from durastate.serde import default_serializer
 from durastate.store.transfer import ExportedItem
@@ -186,3 +195,68 @@ class ArchiveSource:
         for record in read_records(self.path):
             if record["type"] == "cache":
                 yield cache_from_record(record)
+
+
+def verify_archive(source: Source, archive: ArchiveSource, options: CopyOptions) -> VerifyReport:
+    """Compare a written archive with its source, thread by thread and item by item."""
+    result = VerifyReport()
+    src_total, dst_total = hashlib.sha256(), hashlib.sha256()
+    scratch = CopyReport()
+    selection = options.selection
+
+    def mismatch_thread(thread_id: str) -> None:
+        result.thread_mismatches += 1
+        if len(result.mismatched_threads) < MAX_LISTED:
+            result.mismatched_threads.append(thread_id)
+
+    def digest(reader: Checkpoints) -> tuple[str, int, int]:
+        entries = []
+        writes = 0
+        for tup in reader():
+            ns, cid = checkpoint_key(tup)
+            ws = write_digests(tup)
+            writes += len(ws)
+            entries.append((ns, cid, core_digest(tup), ws))
+        return thread_digest(entries), len(entries), writes
+
+    if selection.checkpoints:
+        stored = {tid: digest(reader)[0] for tid, reader in archive.threads(selection, scratch)}
+        for thread_id, reader in source.threads(selection, scratch):
+            mine, count, writes = digest(reader)
+            theirs = stored.pop(thread_id, "")
+            result.threads += 1
+            result.checkpoints += count
+            result.writes += writes
+            src_total.update(mine.encode())
+            dst_total.update(theirs.encode())
+            if mine != theirs:
+                mismatch_thread(thread_id)
+        for thread_id in stored:
+            mismatch_thread(thread_id)
+    if selection.store:
+        for prefix in selection.prefixes():
+            items = zip_longest(
+                source.items(prefix, options.batch_size, scratch),
+                archive.items(prefix, options.batch_size, scratch),
+            )
+            for item, held in items:
+                result.items += item is not None
+                if item is not None:
+                    src_total.update(item_digest(item))
+                if held is not None:
+                    dst_total.update(item_digest(held))
+                same = (
+                    item is not None
+                    and held is not None
+                    and item_digest(item) == item_digest(held)
+                    and (item.created_at, item.updated_at, item.ttl_minutes)
+                    == (held.created_at, held.updated_at, held.ttl_minutes)
+                )
+                if not same:
+                    result.item_mismatches += 1
+                    shown = item or held
+                    if shown is not None and len(result.mismatched_items) < MAX_LISTED:
+                        result.mismatched_items.append([list(shown.namespace), shown.key])
+    result.source_digest = src_total.hexdigest()
+    result.destination_digest = dst_total.hexdigest()
+    return result
