@@ -4,9 +4,10 @@ The cache runs on all three servers; the checkpointer contract runs once per ser
 (``RedisSaver`` on Redis, ``AsyncRedisSaver`` on Valkey and on the cluster). Both savers
 pass LangGraph's own suite through both APIs on all three servers in
 test_redis_official.py. The matrix is kept small because the contract's TTL tests sleep.
-The store contract runs whole on Redis Stack (``RedisStore``) and, without semantic
-search, on plain Redis (``RedisStore``) and Valkey (``AsyncRedisStore``);
-test_redis_store.py runs semantic search through ``AsyncRedisStore``.
+The store contract runs whole on Redis Stack (``RedisStore``), without semantic search on
+plain Redis (``RedisStore``) and Valkey (``AsyncRedisStore``), and its basics and
+namespace listing on the cluster; test_redis_store.py runs semantic search through
+``AsyncRedisStore`` and filtered search and TTL on the cluster.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from langgraph.store.base import GetOp, PutOp, SearchOp
 from redis.exceptions import ResponseError
 from redis_support import SERVERS, admin, key_prefix, server_fixture_name
 
+from durastate._engines.redis.keys import Layout
 from durastate._engines.redis.requests import Cmd
+from durastate._engines.redis.store_keys import StoreKeys
 from durastate.cache.redis import RedisCache
 from durastate.checkpoint.redis import AsyncRedisSaver, RedisSaver
 from durastate.conformance import CacheContract, CheckpointerContract, StoreContract
@@ -81,7 +84,7 @@ STORES_WITHOUT_QUERY_ENGINE: list[tuple[Any, str]] = [
 def drop_store_index(url: str, prefix: str) -> None:
     """Drop the test's vector index (the server keeps indexes after their keys are gone)."""
     try:
-        admin(url).execute(Cmd(("FT.DROPINDEX", f"{prefix}:store:idx")))
+        admin(url).execute(Cmd(("FT.DROPINDEX", StoreKeys.of(Layout(prefix)).index)))
     except ResponseError as exc:
         text = str(exc).lower()
         if not any(m in text for m in ("unknown index", "no such index", "unknown command")):
@@ -149,6 +152,16 @@ class TestRedisStoreWithoutQueryEngine(
             await s.put(NS, "short", {"text": "dog"})
             reborn = await s.get(NS, "short")
             assert reborn.created_at > first.created_at
+
+
+class TestRedisStoreOnCluster(_StoreOpeners, StoreBasicsContract, StoreNamespacesContract):
+    """A Redis Cluster keeps the whole store in one hash slot: batches, round trips,
+    reopening and namespace listing there (filtered search and TTL on the cluster:
+    test_redis_store.py; the rest is the same scripts as on a single node)."""
+
+    @pytest.fixture
+    def store_on(self, redis_cluster_url: str) -> tuple[Any, str]:
+        return RedisStore, redis_cluster_url
 
 
 class TestRedisStoreBadInput(_StoreOpeners, StoreBadInput):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,6 @@ import pytest
 import redis
 import redis.asyncio as aredis
 from langgraph.store.base import GetOp, Item, PutOp
-from redis.cluster import RedisCluster
 from redis.exceptions import ResponseError
 from redis_support import admin, delete_prefix, keys_under
 
@@ -38,14 +38,16 @@ AWKWARD = [
 
 
 @pytest.fixture
-def prefix(redis_url: str, valkey_url: str, redis_stack_url: str) -> Iterator[str]:
+def prefix(
+    redis_url: str, valkey_url: str, redis_stack_url: str, redis_cluster_url: str
+) -> Iterator[str]:
     name = f"dstest-store-{uuid.uuid4().hex[:10]}"
     yield name
     try:
-        admin(redis_stack_url).execute(Cmd(("FT.DROPINDEX", f"{name}:store:idx")))
+        admin(redis_stack_url).execute(Cmd(("FT.DROPINDEX", StoreKeys.of(Layout(name)).index)))
     except ResponseError:
         pass
-    for url in (redis_url, valkey_url, redis_stack_url):
+    for url in (redis_url, valkey_url, redis_stack_url, redis_cluster_url):
         delete_prefix(url, name)
 
 
@@ -204,26 +206,47 @@ def test_awkward_names_keep_their_keys_and_leave_nothing_behind(
     assert keys_under(redis_url, prefix) == []
 
 
-def test_a_cluster_is_refused_with_a_reason(redis_cluster_url: str) -> None:
-    with pytest.raises(InvalidInputError, match="single-node"):
-        RedisStore(redis_cluster_url)
-    client = RedisCluster.from_url(redis_cluster_url)
+@pytest.mark.parametrize("cls", [RedisStore, AsyncRedisStore])
+async def test_a_cluster_holds_the_store_in_one_slot(
+    cls: Any, redis_cluster_url: str, prefix: str
+) -> None:
+    """On a Redis Cluster every store key shares one hash slot, so the multi-namespace
+    scripts work there; TTL expiry, listing and sweeping too. Semantic search is refused
+    at setup with the reason (no search coordinator on open-source clusters)."""
+    store = cls(redis_cluster_url, key_prefix=prefix)
     try:
-        with pytest.raises(InvalidInputError, match="single-node"):
-            RedisStore(client)
+        await store.abatch(
+            [
+                PutOp(("a", f"n{i % 3}"), f"k{i}", {"i": i}, ttl=0.004 if i % 2 else None)
+                for i in range(12)
+            ]
+        )
+        assert await store.alist_namespaces() == [("a", "n0"), ("a", "n1"), ("a", "n2")]
+        found = await store.asearch(("a",), filter={"i": {"$gte": 6}}, limit=20)
+        assert sorted(it.value["i"] for it in found) == list(range(6, 12))
+        await asyncio.sleep(0.35)
+        assert sorted(it.value["i"] for it in await store.asearch((), limit=20)) == [
+            0,
+            2,
+            4,
+            6,
+            8,
+            10,
+        ]
+        assert await store.asweep_ttl() == 6
+        slots = {
+            admin(redis_cluster_url).client.keyslot(k)
+            for k in keys_under(redis_cluster_url, prefix)
+        }
+        assert len(slots) == 1
     finally:
-        client.close()
-    with pytest.raises(InvalidInputError, match="single-node"):
-        AsyncRedisStore(redis_url=redis_cluster_url, cluster_mode=True)
-
-
-async def test_async_store_refuses_a_cluster_on_first_use(redis_cluster_url: str) -> None:
-    store = AsyncRedisStore(redis_cluster_url)
-    try:
-        with pytest.raises(InvalidInputError, match="single-node"):
-            await store.aget(NS, "k")
-    finally:
-        await store.aclose()
+        if isinstance(store, AsyncRedisStore):
+            await store.aclose()
+        else:
+            store.close()
+    with pytest.raises(QueryEngineMissingError, match="Cluster"):
+        with RedisStore(redis_cluster_url, key_prefix=prefix, index=index_config()) as indexed:
+            indexed.setup()
 
 
 def test_an_existing_index_with_other_settings_is_named(redis_stack_url: str, prefix: str) -> None:

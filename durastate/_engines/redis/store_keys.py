@@ -1,6 +1,7 @@
 """The store's Redis key layout: items, per-namespace recency sets, namespace and expiry indexes.
 
-Under ``<key_prefix>:store``:
+Under ``<key_prefix>:{store:<key_prefix>}``, one hash tag, so on a Redis Cluster the
+whole store lives in one slot (its scripts span namespaces; it works, on one shard):
 
 - ``:i:<ns>:<key>``: hash of one item (``v`` JSON value, ``c``/``u`` created/updated epoch
   seconds, ``t`` TTL minutes when it has one, ``nv`` its number of vectors); a get is one
@@ -16,7 +17,6 @@ Under ``<key_prefix>:store``:
 
 Namespaces are their labels joined by ``.`` (labels never contain one); ``<ns>`` and
 ``<key>`` are percent-escaped like every durastate key part, so they cannot collide.
-The store keeps several namespaces' keys in one multi-key script, so it is single-node.
 """
 
 from __future__ import annotations
@@ -62,13 +62,18 @@ def lex_range(prefix: Sequence[str]) -> tuple[bytes, bytes]:
 
 @dataclass(frozen=True, slots=True)
 class StoreKeys:
-    """Key names of one store (``key_prefix`` + ``:store``)."""
+    """Key names of one store (``key_prefix`` + ``:{store:<key_prefix>}``)."""
 
     base: str
 
     @classmethod
     def of(cls, layout: Layout) -> StoreKeys:
-        return cls(f"{layout.prefix}:store")
+        return cls(f"{layout.prefix}:{{store:{layout.prefix}}}")
+
+    @property
+    def route(self) -> tuple[str]:
+        """The key a script call declares: it puts the call in the store's one hash slot."""
+        return (self.namespaces,)
 
     @property
     def namespaces(self) -> str:

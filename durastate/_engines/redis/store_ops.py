@@ -123,7 +123,7 @@ def get_body(
         args: list[Any] = [keys.base]
         for ns, key, refresh in wanted[start : start + READ_CHUNK]:
             args += [ns_text(ns), key, "1" if refresh else "0"]
-        calls.append(Call(GET, (), tuple(args)))
+        calls.append(Call(GET, keys.route, tuple(args)))
     replies = yield Pipe(tuple(calls))
     flat = [reply for chunk in replies for reply in chunk]
     return [
@@ -136,7 +136,7 @@ def refresh_call(keys: StoreKeys, items: Sequence[tuple[Namespace, str]]) -> Cal
     args: list[Any] = [keys.base]
     for ns, key in items:
         args += [ns_text(ns), key]
-    return Call(REFRESH, (), tuple(args))
+    return Call(REFRESH, keys.route, tuple(args))
 
 
 def namespaces_body(keys: StoreKeys, prefix: Sequence[str]) -> Body[list[Namespace]]:
@@ -146,7 +146,7 @@ def namespaces_body(keys: StoreKeys, prefix: Sequence[str]) -> Body[list[Namespa
     """
     low, high = lex_range(prefix)
     while True:
-        reply = yield Call(NAMESPACES, (), (keys.base, low, high, CLEAN_BATCH))
+        reply = yield Call(NAMESPACES, keys.route, (keys.base, low, high, CLEAN_BATCH))
         if int(reply[0]):
             return [ns_from_text(_text(m)) for m in reply[1]]
 
@@ -196,7 +196,7 @@ def recency_body(
             calls = tuple(
                 Call(
                     RECENT,
-                    (),
+                    keys.route,
                     (
                         keys.base,
                         ns_text(streams[i].namespace),
@@ -271,12 +271,12 @@ def write_calls(keys: StoreKeys, puts: Sequence[PutRequest], now: float) -> list
         args: list[Any] = [keys.base]
         for p in deletes[start : start + WRITE_CHUNK]:
             args += [ns_text(p.namespace), p.key]
-        calls.append(Call(DELETE, (), tuple(args)))
+        calls.append(Call(DELETE, keys.route, tuple(args)))
     for start in range(0, len(upserts), WRITE_CHUNK):
         args = [keys.base]
         for p in upserts[start : start + WRITE_CHUNK]:
             args += item_args(p, created=None, updated=now, expires_at=None)
-        calls.append(Call(PUT, (), tuple(args)))
+        calls.append(Call(PUT, keys.route, tuple(args)))
     return calls
 
 

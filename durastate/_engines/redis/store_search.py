@@ -41,6 +41,19 @@ class QueryEngineMissingError(DurastateError, RuntimeError):
     """The Redis server has no query engine (``FT.*`` commands), needed for ``index=``."""
 
 
+CLUSTER_SEARCH = (
+    "semantic search (index=...) needs a standalone server with the Redis query engine "
+    "(Redis Stack, Redis 8); a Redis Cluster serves FT.CREATE/FT.SEARCH only through a "
+    "search coordinator, which open-source clusters lack. Open the store without index= on "
+    "the cluster (get, put, delete, filtered search, list_namespaces and TTL work there)"
+)
+
+
+def check_cluster_index(cluster: bool, settings: IndexSettings | None) -> None:
+    if cluster and settings is not None:
+        raise QueryEngineMissingError(CLUSTER_SEARCH)
+
+
 def score_of(distance: float, metric: str) -> float:
     """durastate's score (higher is closer) for a distance the query engine reports."""
     if metric == "l2":
@@ -263,6 +276,7 @@ def drop_body(keys: StoreKeys) -> Body[bool]:
 
 __all__ = [
     "QueryEngineMissingError",
+    "check_cluster_index",
     "drop_body",
     "parse_knn",
     "score_of",

@@ -33,7 +33,7 @@ def sweep_body(keys: StoreKeys) -> Body[int]:
     """Drop expired items from every index; answers how many items had expired."""
     total = 0
     while True:
-        gone, seen = yield Call(SWEEP, (), (keys.base, CLEAN_BATCH))
+        gone, seen = yield Call(SWEEP, keys.route, (keys.base, CLEAN_BATCH))
         total += int(gone)
         if int(seen) < CLEAN_BATCH:
             return total
@@ -57,7 +57,7 @@ def export_chunk_body(
     """The live items among ``names`` of one namespace, in the order given."""
     if not names:
         return []
-    replies = yield Call(EXPORT, (), (keys.base, ns_text(namespace), *names))
+    replies = yield Call(EXPORT, keys.route, (keys.base, ns_text(namespace), *names))
     out: list[ExportedItem] = []
     for key, reply in zip(names, replies, strict=True):
         if not reply:
@@ -99,7 +99,7 @@ def import_body(keys: StoreKeys, plan: ImportPlan) -> Body[int]:
                 updated=float(item.updated_at),
                 expires_at=import_expiry(item),
             )
-        calls.append(Call(PUT, (), tuple(args)))
+        calls.append(Call(PUT, keys.route, tuple(args)))
     yield Pipe(tuple(calls))
     return len(plan.items)
 

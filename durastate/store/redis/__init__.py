@@ -7,7 +7,9 @@ namespace index serves ``list_namespaces`` without scanning items; TTLs are nati
 expiries, refreshed on read. Semantic search (``index=``) uses the server's query engine
 (``FT.CREATE`` HNSW vector index, ``FT.SEARCH`` KNN with a namespace pre-filter);
 without one, configuring an index fails at setup with ``QueryEngineMissingError``.
-Single-node only: the store's scripts span namespaces, so a Redis Cluster is refused.
+On a Redis Cluster every key of the store shares one hash tag (its scripts span
+namespaces), so the store works there but lives on one shard; semantic search needs a
+standalone server with the query engine.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from durastate._engines.redis.store_keys import StoreKeys
 from durastate._engines.redis.store_ops import SearchBody, batch_body
 from durastate._engines.redis.store_search import (
     QueryEngineMissingError,
+    check_cluster_index,
     drop_body,
     setup_body,
     vector_search_body,
@@ -37,22 +40,10 @@ from durastate._engines.redis.store_transfer import (
     import_body,
     sweep_body,
 )
-from durastate.errors import InvalidInputError
 from durastate.store.base import Namespace, PreparedBatch, SyncStore
 from durastate.store.index import IndexSettings
 from durastate.store.redis.aio import AsyncRedisStore
 from durastate.store.transfer import ExportedItem, plan_import
-
-CLUSTER_REFUSED = (
-    "{cls} is single-node: its scripts update items, namespace and expiry indexes of "
-    "different namespaces together, which a Redis Cluster cannot do atomically. Use a "
-    "standalone Redis or Valkey (a cluster works for the checkpointer and cache)"
-)
-
-
-def refuse_cluster(cls: type, cluster: bool | None) -> None:
-    if cluster:
-        raise InvalidInputError(CLUSTER_REFUSED.format(cls=cls.__name__))
 
 
 def vector_search(settings: IndexSettings | None) -> SearchBody | None:
@@ -65,12 +56,13 @@ class RedisStore(SyncStore):
     """Long-term memory in Redis through a blocking redis-py client.
 
     ``RedisStore(conn, index=..., ttl=..., key_prefix="durastate")`` (``conn`` a URL or
-    client, as in LangGraph's Redis package; ``cluster_mode=True`` is refused): a URL
+    client, as in LangGraph's Redis package): a URL
     gives a client the store owns and closes; a ``redis.Redis`` is used as is and left
     open (create it with ``decode_responses=False``). ``RedisStore.from_conn_string(url)``
     is a context manager. The index (when configured) is created on ``setup()`` or on
     first use. Async methods run in worker threads; ``AsyncRedisStore`` is asyncio-native.
-    Single-node only (a ``RedisCluster`` is refused).
+    A ``RedisCluster`` (or a cluster URL) works without ``index=``, the whole store in one
+    hash slot.
     """
 
     def __init__(
@@ -87,16 +79,12 @@ class RedisStore(SyncStore):
     ) -> None:
         super().__init__(index=index, ttl=ttl)
         cluster = cluster if cluster is not None else cluster_mode
-        refuse_cluster(type(self), cluster)
         self.layout = Layout(key_prefix)
         self.keys = StoreKeys.of(self.layout)
         source = redis_client if redis_client is not None else conn
         if source is None:
             raise ValueError("RedisStore needs a Redis URL or client")
         self._driver = SyncDriver.open(source, connection_args, cluster=cluster)
-        if self._driver.is_cluster:
-            self._driver.close()
-            refuse_cluster(type(self), True)
         self._search = vector_search(self.index_settings)
         self._ready = False
 
@@ -148,6 +136,7 @@ class RedisStore(SyncStore):
         Raises ``QueryEngineMissingError`` when the server has no query engine.
         """
         if self.index_settings is not None:
+            check_cluster_index(self._driver.is_cluster, self.index_settings)
             self._driver.run(setup_body(self.keys, self.index_settings))
         self._ready = True
 

@@ -16,7 +16,12 @@ from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
 from durastate._engines.redis.requests import Body
 from durastate._engines.redis.store_keys import StoreKeys
 from durastate._engines.redis.store_ops import SearchBody, batch_body
-from durastate._engines.redis.store_search import drop_body, setup_body, vector_search_body
+from durastate._engines.redis.store_search import (
+    check_cluster_index,
+    drop_body,
+    setup_body,
+    vector_search_body,
+)
 from durastate._engines.redis.store_transfer import (
     export_chunk_body,
     export_keys_body,
@@ -24,28 +29,22 @@ from durastate._engines.redis.store_transfer import (
     import_body,
     sweep_body,
 )
-from durastate.errors import InvalidInputError
 from durastate.store.base import AsyncStore, Namespace, PreparedBatch
 from durastate.store.transfer import ExportedItem, plan_import
 
 T = TypeVar("T")
-
-_CLUSTER_REFUSED = (
-    "AsyncRedisStore is single-node: its scripts update items, namespace and expiry indexes "
-    "of different namespaces together, which a Redis Cluster cannot do atomically. Use a "
-    "standalone Redis or Valkey (a cluster works for the checkpointer and cache)"
-)
 
 
 class AsyncRedisStore(AsyncStore):
     """Long-term memory in Redis through a ``redis.asyncio`` client.
 
     ``AsyncRedisStore(redis_url, index=..., ttl=..., key_prefix="durastate")`` (or
-    ``redis_client=``, as in LangGraph's Redis package; ``cluster_mode=True`` is refused): a URL
+    ``redis_client=``, as in LangGraph's Redis package): a URL
     gives a client opened on first use and closed by ``aclose``; a ``redis.asyncio.Redis``
     is used as is and left open. ``AsyncRedisStore.from_conn_string(url)`` is an async
     context manager. Embeddings are computed before any command is sent. Sync methods
-    work from threads other than the event loop's. Single-node only.
+    work from threads other than the event loop's. On a Redis Cluster the store lives in
+    one hash slot and has no semantic search.
     """
 
     def __init__(
@@ -63,8 +62,6 @@ class AsyncRedisStore(AsyncStore):
         super().__init__(index=index, ttl=ttl)
         cluster = cluster if cluster is not None else cluster_mode
         source = redis_client if redis_client is not None else redis_url
-        if cluster or isinstance(source, AsyncRedisCluster):
-            raise InvalidInputError(_CLUSTER_REFUSED)
         self.layout = Layout(key_prefix)
         self.keys = StoreKeys.of(self.layout)
         if source is None:
@@ -122,10 +119,6 @@ class AsyncRedisStore(AsyncStore):
         await self._driver.close()
 
     async def _run(self, body: Body[T]) -> T:
-        client = await self._driver.connect()
-        if isinstance(client, AsyncRedisCluster):
-            body.close()
-            raise InvalidInputError(_CLUSTER_REFUSED)
         return await self._driver.run(body)
 
     async def setup(self) -> None:
@@ -133,10 +126,10 @@ class AsyncRedisStore(AsyncStore):
 
         Raises ``QueryEngineMissingError`` when the server has no query engine.
         """
+        client = await self._driver.connect()
         if self.index_settings is not None:
+            check_cluster_index(isinstance(client, AsyncRedisCluster), self.index_settings)
             await self._run(setup_body(self.keys, self.index_settings))
-        else:
-            await self._driver.connect()
         self._ready = True
 
     async def drop_index(self) -> bool:
