@@ -1,14 +1,12 @@
-"""LangGraph scenarios on Redis: ``RedisSaver`` and ``RedisCache`` on the Redis Cluster.
+"""LangGraph scenarios on Redis: RedisSaver, RedisCache and RedisStore on the Redis Cluster.
 
-The store is ``RedisStore`` on plain Redis (it is single-node), under the same key prefix.
+All three share the test's key prefix; the store keeps its keys in one hash slot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from redis_support import delete_prefix, key_prefix
+from redis_support import key_prefix
 
 from durastate.cache.redis import RedisCache
 from durastate.checkpoint.redis import RedisSaver
@@ -35,9 +33,8 @@ def cache_opener(server_url: str, key_prefix: str) -> Opener:
 
 
 @pytest.fixture
-def store_opener(redis_url: str, key_prefix: str) -> Iterator[Opener]:
-    yield lambda **kw: RedisStore.from_conn_string(redis_url, key_prefix=key_prefix, **kw)
-    delete_prefix(redis_url, key_prefix)
+def store_opener(server_url: str, key_prefix: str) -> Opener:
+    return lambda **kw: RedisStore.from_conn_string(server_url, key_prefix=key_prefix, **kw)
 
 
 class TestRedisGraphs(GraphScenarioContract):
