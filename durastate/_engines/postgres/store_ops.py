@@ -279,8 +279,9 @@ def _vector_body(
     """The best ``want`` items by score, candidates from the ANN index, ranked exactly."""
     assert ctx.layout is not None and ctx.index is not None
     layout = ctx.layout
-    approximate, params = vector_search_sql(ctx, req, now)
-    exact, _ = vector_search_sql(ctx, req, now, exact=True)
+    exact, params = vector_search_sql(ctx, req, now, exact=True)
+    # ``flat``: exact scans only (never an index another store built on the same schema).
+    approximate = exact if layout.kind == "flat" else vector_search_sql(ctx, req, now)[0]
     candidates = 2 * want + 10
     while True:
         settings = layout.scan_settings(candidates)

@@ -122,17 +122,22 @@ class VectorLayout:
         )
 
     def scan_settings(self, candidates: int) -> str | None:
-        """``SET LOCAL`` statements letting the index scan continue past filtered rows."""
-        if self.kind == "hnsw":
-            ef = self.ef_search or min(1000, max(40, candidates))
-            return f"SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {ef}"
-        if self.kind == "ivfflat":
-            probes = self.probes or max(1, min(self.nlist, 10))
-            return (
-                "SET LOCAL ivfflat.iterative_scan = relaxed_order; "
-                f"SET LOCAL ivfflat.probes = {probes}"
-            )
-        return None
+        """``SET LOCAL`` statements letting an index scan continue past filtered rows.
+
+        Both index kinds are configured, since another store on the same schema may have
+        built the other kind on the same expression and the planner may pick it. None for
+        ``flat``: its queries never use an index.
+        """
+        if self.kind == "flat":
+            return None
+        ef = self.ef_search or min(1000, max(40, candidates))
+        probes = self.probes or max(1, min(self.nlist, 10))
+        return (
+            "SET LOCAL hnsw.iterative_scan = relaxed_order; "
+            f"SET LOCAL hnsw.ef_search = {ef}; "
+            "SET LOCAL ivfflat.iterative_scan = relaxed_order; "
+            f"SET LOCAL ivfflat.probes = {probes}"
+        )
 
 
 def vector_layout(settings: IndexSettings) -> VectorLayout:
