@@ -124,3 +124,28 @@ def test_sweep_removes_what_expired(capsys: pytest.CaptureFixture[str], tmp_path
     assert status["store"]["items"] == 1 and status["cache"]["entries"] == 0
     code, out, _ = durastate(capsys, "sweep", url)
     assert code == EXIT_OK and "removed 0 expired threads, 0 expired items, 0 entries" in out
+
+
+def test_age_selects_threads_and_items_for_copy_and_prune(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/aged.db"
+    with open_backends(url) as backends:
+        populate(backends.checkpointer, None, "old-")
+        backends.store.put(("n",), "old", {"v": 1})
+        time.sleep(1.2)
+        populate(backends.checkpointer, None, "new-")
+        backends.store.put(("n",), "new", {"v": 2})
+    dest = f"sqlite:///{tmp_path}/recent.db"
+    copied = as_json(capsys, "copy", url, dest, "--newer-than", "1s", "--verify")
+    assert copied["copy"]["threads_copied"] == 2 and copied["copy"]["items_copied"] == 1
+    assert copied["verify"]["ok"]
+    with open_backends(dest) as backends:
+        threads = {t.config["configurable"]["thread_id"] for t in backends.checkpointer.list(None)}
+        assert threads == {"new-waiting", "new-done"}
+        assert [i.key for i in backends.store.search(())] == ["new"]
+    dropped = as_json(capsys, "prune", url, "--delete", "--older-than", "1s")
+    assert sorted(r["thread_id"] for r in dropped["threads"]) == ["old-done", "old-waiting"]
+    assert as_json(capsys, "status", url)["checkpointer"]["threads"] == 2
+    code, _, err = durastate(capsys, "prune", url, "--delete", "--older-than", "soon")
+    assert code == EXIT_USAGE and "not a duration" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import click
@@ -10,10 +11,15 @@ import click
 from durastate.checkpoint import InMemorySaver
 from durastate.cli.failures import CommandFailed, explain
 from durastate.cli.opening import check_source_exists
-from durastate.cli.params import BACKEND_URL
+from durastate.cli.params import BACKEND_URL, DURATION
 from durastate.connect import PARTS, BackendURL, open_part
 from durastate.migrate.checkpoints import copy_thread
-from durastate.migrate.threads import checkpoint_keys, iter_checkpoints, thread_ids
+from durastate.migrate.threads import (
+    checkpoint_keys,
+    iter_checkpoints,
+    last_activity,
+    thread_ids,
+)
 
 
 def _count(saver: Any, thread_id: str) -> int:
@@ -34,7 +40,8 @@ def _after_prune(saver: Any, thread_id: str, strategy: str, keep: int, dry_run: 
     epilog="""\b
 Keeps the newest N checkpoints of every namespace of each thread (checkpoints
 that newer ones still need are kept too); --delete removes the threads.
---dry-run counts what would go, by pruning a copy in memory.
+--older-than leaves threads with a recent checkpoint alone (with --delete: drop
+threads idle that long). --dry-run counts what would go, by pruning a copy in memory.
 """
 )
 @click.argument("url", type=BACKEND_URL, envvar="DURASTATE_URL")
@@ -42,6 +49,12 @@ that newer ones still need are kept too); --delete removes the threads.
 @click.option("--keep-latest", is_flag=True, help="Keep only the latest (same as --keep 1).")
 @click.option("--delete", "delete_all", is_flag=True, help="Delete the selected threads.")
 @click.option("--thread", "threads", multiple=True, metavar="ID", help="Only this thread.")
+@click.option(
+    "--older-than",
+    type=DURATION,
+    metavar="DURATION",
+    help="Only threads with no checkpoint this recent (e.g. 30d, 12h).",
+)
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def prune(
@@ -50,6 +63,7 @@ def prune(
     keep_latest: bool,
     delete_all: bool,
     threads: tuple[str, ...],
+    older_than: float | None,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -63,7 +77,12 @@ def prune(
     with explain(f"pruning {url.masked}"), open_part(url, "checkpointer") as saver:
         if not callable(getattr(saver, "prune", None)):
             raise CommandFailed(f"{type(saver).__name__} cannot prune checkpoints")
+        cutoff = None if older_than is None else time.time() - older_than
         for tid in threads or list(thread_ids(saver)):
+            if cutoff is not None:
+                when = last_activity(saver, tid)
+                if when is None or when >= cutoff:
+                    continue
             before = _count(saver, tid)
             after = _after_prune(saver, tid, strategy, kept, dry_run) if before else 0
             rows.append({"thread_id": tid, "before": before, "deleted": before - after})

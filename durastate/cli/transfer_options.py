@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from durastate.cli.params import DURATION
 from durastate.migrate import CopyOptions, CopyReport, Selection, VerifyReport
 from durastate.migrate.options import CONFLICT_POLICIES
 from durastate.store.base import check_namespace
@@ -33,6 +35,13 @@ def selection_options(fn: F) -> F:
                 metavar="PREFIX",
                 help="Only store items under this namespace prefix, labels joined by '.'"
                 " (e.g. users.alice; repeatable); default: every item.",
+            ),
+            click.option(
+                "--newer-than",
+                "newer_than",
+                type=DURATION,
+                metavar="DURATION",
+                help="Only threads active, and items updated, within this long (e.g. 30d, 12h).",
             ),
             click.option(
                 "--cache",
@@ -102,7 +111,11 @@ def parse_selection(kw: dict[str, Any]) -> Selection:
         raise click.BadParameter("must not be empty", param_hint="'--thread'")
     namespaces = tuple(parse_namespace(n) for n in kw.pop("namespaces", ()))
     caches = bool(kw.pop("caches", False))
-    return Selection(thread_ids, namespaces, "checkpoints" in kinds, "store" in kinds, caches)
+    newer_than = kw.pop("newer_than", None)
+    since = None if newer_than is None else time.time() - newer_than
+    return Selection(
+        thread_ids, namespaces, "checkpoints" in kinds, "store" in kinds, caches, since
+    )
 
 
 def copy_options(selection: Selection, kw: dict[str, Any]) -> CopyOptions:

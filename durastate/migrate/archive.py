@@ -36,10 +36,12 @@ from durastate.migrate.digest import (
     thread_digest,
     write_digests,
 )
+from durastate.migrate.items import recent
 from durastate.migrate.options import CopyOptions, Selection
 from durastate.migrate.progress import progress_bar
 from durastate.migrate.report import MAX_LISTED, CopyReport, VerifyReport
 from durastate.migrate.sides import Source
+from durastate.migrate.threads import checkpoint_time
 from durastate.serde import default_serializer
 from durastate.store.transfer import ExportedItem
 
@@ -71,6 +73,7 @@ def export_archive(
     written = ArchiveReport()
     notes = CopyReport()
     selection = options.selection
+    batch = options.batch_size
     fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
@@ -89,7 +92,7 @@ def export_archive(
             if selection.store:
                 with progress_bar(options.progress, "items", "item") as bar:
                     for prefix in selection.prefixes():
-                        for item in source.items(prefix, options.batch_size, notes):
+                        for item in recent(source.items(prefix, batch, notes), selection):
                             out.write(item_record(item))
                             written.items += 1
                             bar.update()
@@ -150,6 +153,14 @@ class ArchiveSource:
 
         return read
 
+    def _recent(self, spool: _Spool, selection: Selection) -> bool:
+        """Whether the spooled thread has a checkpoint at or after ``active_since``."""
+        if selection.active_since is None:
+            return True
+        times = [checkpoint_time(tup) for tup in self._reader(spool)()]
+        known = [t for t in times if t is not None]
+        return not known or max(known) >= selection.active_since
+
     def threads(
         self, selection: Selection, report: CopyReport
     ) -> Iterator[tuple[str, Checkpoints]]:
@@ -165,7 +176,8 @@ class ArchiveSource:
                 continue
             if spool is not None and current is not None:
                 try:
-                    yield current, self._reader(spool)
+                    if self._recent(spool, selection):
+                        yield current, self._reader(spool)
                 finally:
                     spool.close()
                 spool = None
@@ -177,7 +189,8 @@ class ArchiveSource:
                 spool = _Spool()
         if spool is not None and current is not None:
             try:
-                yield current, self._reader(spool)
+                if self._recent(spool, selection):
+                    yield current, self._reader(spool)
             finally:
                 spool.close()
         for missing in sorted(wanted - found):
@@ -236,8 +249,8 @@ def verify_archive(source: Source, archive: ArchiveSource, options: CopyOptions)
     if selection.store:
         for prefix in selection.prefixes():
             items = zip_longest(
-                source.items(prefix, options.batch_size, scratch),
-                archive.items(prefix, options.batch_size, scratch),
+                recent(source.items(prefix, options.batch_size, scratch), selection),
+                recent(archive.items(prefix, options.batch_size, scratch), selection),
             )
             for item, held in items:
                 result.items += item is not None

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from langgraph.store.base import BaseStore, GetOp, Item
 
 from durastate.migrate.digest import item_matches
-from durastate.migrate.options import ConflictPolicy
+from durastate.migrate.options import ConflictPolicy, Selection
 from durastate.migrate.report import CopyReport
 from durastate.store.base import StoreBase
 from durastate.store.transfer import ExportedItem
@@ -83,6 +83,12 @@ def read_items(
             "without a TTL and embedded again by the destination's index, if it has one"
         )
     yield from by_search(store, prefix)
+
+
+def recent(items: Iterator[ExportedItem], selection: Selection) -> Iterator[ExportedItem]:
+    """The items updated at or after ``selection.active_since`` (all when it is None)."""
+    since = selection.active_since
+    return items if since is None else (i for i in items if i.updated_at >= since)
 
 
 def lookup(store: BaseStore, items: list[ExportedItem]) -> list[Item | None]:

@@ -24,6 +24,8 @@ class Selection:
     store: bool = True
     caches: bool = False
     """Node-cache entries too (off by default: a cache can be rebuilt)."""
+    active_since: float | None = None
+    """Only threads with a checkpoint, and items updated, at or after this epoch time."""
 
     def prefixes(self) -> list[tuple[str, ...]]:
         """The prefixes to export, without ones another selected prefix already covers."""

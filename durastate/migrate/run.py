@@ -15,7 +15,7 @@ from durastate.migrate.digest import (
     thread_digest,
     write_digests,
 )
-from durastate.migrate.items import chunks, copy_items, imports_exactly, lookup
+from durastate.migrate.items import chunks, copy_items, imports_exactly, lookup, recent
 from durastate.migrate.options import CopyOptions
 from durastate.migrate.progress import progress_bar
 from durastate.migrate.report import MAX_LISTED, CopyReport, VerifyReport
@@ -54,7 +54,7 @@ def copy_data(source: Source, destination: BackendSide, options: CopyOptions) ->
         with progress_bar(options.progress, "items", "item") as bar:
             for prefix in selection.prefixes():
                 copy_items(
-                    source.items(prefix, options.batch_size, report),
+                    recent(source.items(prefix, options.batch_size, report), selection),
                     store,
                     options.batch_size,
                     options.on_conflict,
@@ -115,7 +115,7 @@ def verify(
     if selection.store and destination.store is not None:
         exact = imports_exactly(destination.store)
         for prefix in selection.prefixes():
-            items = source.items(prefix, options.batch_size, scratch)
+            items = recent(source.items(prefix, options.batch_size, scratch), selection)
             for chunk in chunks(items, options.batch_size):
                 found = lookup(destination.store, chunk)
                 for item, held_item in zip(chunk, found, strict=True):

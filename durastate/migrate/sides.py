@@ -15,7 +15,12 @@ from durastate.migrate.checkpoints import Checkpoints
 from durastate.migrate.items import read_items
 from durastate.migrate.options import Selection
 from durastate.migrate.report import CopyReport
-from durastate.migrate.threads import checkpoint_keys, iter_checkpoints, thread_ids
+from durastate.migrate.threads import (
+    checkpoint_keys,
+    iter_checkpoints,
+    last_activity,
+    thread_ids,
+)
 from durastate.store.transfer import ExportedItem
 
 
@@ -61,6 +66,10 @@ class BackendSide:
             if selection.thread_ids and not checkpoint_keys(saver, tid):
                 report.warn(f"thread {tid!r} has no checkpoints in the source")
                 continue
+            if selection.active_since is not None:
+                when = last_activity(saver, tid)
+                if when is not None and when < selection.active_since:
+                    continue
             yield tid, _reader(saver, tid)
 
     def items(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -51,6 +52,27 @@ def iter_checkpoints(saver: Saver, thread_id: str) -> Iterator[CheckpointTuple]:
         tup = saver.get_tuple(thread_config(thread_id, ns, cid))
         if tup is not None:
             yield tup
+
+
+def checkpoint_time(tup: CheckpointTuple) -> float | None:
+    """Epoch seconds of a checkpoint's ``ts`` (None when it has none LangGraph wrote)."""
+    ts = tup.checkpoint.get("ts")
+    if not isinstance(ts, str):
+        return None
+    try:
+        when = datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+def last_activity(saver: Saver, thread_id: str) -> float | None:
+    """When the thread's newest checkpoint was written (one ``list(limit=1)``)."""
+    for tup in saver.list(thread_config(thread_id), limit=1):
+        return checkpoint_time(tup)
+    return None
 
 
 Fingerprint = tuple[bytes, list[bytes]]
