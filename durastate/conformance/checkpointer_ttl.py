@@ -8,12 +8,12 @@ from durastate.conformance._modes import BothModes
 from durastate.conformance.checkpointer_support import Chain, cid, ids, thread_config
 from durastate.conformance.harness import Api, Opener, opened, start_sweeper, stop_sweeper
 
-SHORT = 0.003
-"""Minutes a thread lives in the expiry tests (0.18 s)."""
+SHORT = 0.008
+"""Minutes a thread lives in the expiry tests (0.48 s: room for a few calls on a busy machine)."""
 PAST_SHORT = SHORT * 60 + 0.07
-LIFE = 0.006
-"""Minutes a thread lives in the refresh tests (0.36 s)."""
-STEP = 0.22
+LIFE = 0.016
+"""Minutes a thread lives in the refresh tests (0.96 s)."""
+STEP = 0.55
 """Seconds between touches in the refresh tests: one step stays inside LIFE, two do not."""
 
 
@@ -142,7 +142,7 @@ class CheckpointerTTL(BothModes):
             await Chain(s, "a").put({"n": 0})
             await Chain(s, "b").put({"n": 0})
             await start_sweeper(saver, 0.0005)
-            await asyncio.sleep(PAST_SHORT + 0.15)
+            await asyncio.sleep(PAST_SHORT + 0.3)
             assert await stop_sweeper(saver)
             # Both were already swept in the background: nothing left to count.
             assert await s.sweep_ttl() == 0

@@ -10,12 +10,13 @@ from durastate.conformance._modes import BothModes
 from durastate.conformance.harness import Api, Opener, opened, start_sweeper, stop_sweeper
 from durastate.conformance.store_support import NS, index_config, keys
 
-SHORT = 0.002
-"""Minutes (0.12 s): items that must be expired after ``PAST_SHORT`` seconds."""
-PAST_SHORT = 0.25
-LIFE = 0.005
-"""Minutes (0.3 s): items read once after ``HALF`` seconds and checked after ``2 * HALF``."""
-HALF = 0.2
+SHORT = 0.008
+"""Minutes (0.48 s): items that must be expired after ``PAST_SHORT`` seconds."""
+PAST_SHORT = 0.6
+LIFE = 0.016
+"""Minutes (0.96 s): items read once after ``HALF`` seconds and checked after ``2 * HALF``;
+the 0.41 s between ``HALF`` and ``LIFE`` leaves room for a dozen calls on a busy machine."""
+HALF = 0.55
 
 
 class StoreTTLContract(BothModes):
@@ -146,7 +147,7 @@ class StoreTTLContract(BothModes):
             await s.put(NS, "swept", {}, ttl=SHORT)
             await s.put(NS, "kept", {})
             await start_sweeper(backend, 0.001)
-            await asyncio.sleep(PAST_SHORT + 0.1)
+            await asyncio.sleep(PAST_SHORT + 0.3)
             assert await stop_sweeper(backend)
             assert await s.sweep_ttl() == 0
             await s.put(NS, "left", {}, ttl=SHORT)
