@@ -144,3 +144,16 @@ def test_cache_entries_are_copied_only_when_asked(
         got = dst.cache.get([(("node", "a"), "k1"), (("node",), "k2")])
         assert got == {(("node", "a"), "k1"): {"x": 1}, (("node",), "k2"): [2]}
         assert [e.expires_at for e in dst.cache.export_entries()] == expiry  # type: ignore[attr-defined]
+
+
+def test_an_unreachable_destination_fails_without_its_password(
+    capsys: pytest.CaptureFixture[str], source_url: str
+) -> None:
+    code, _, err = durastate(
+        capsys, "copy", source_url, "redis://:pw-Secret9@127.0.0.1:1/0", "--only", "checkpoints"
+    )
+    assert code == EXIT_FAILURE
+    assert err.startswith(
+        "Error: opening the destination checkpointer at redis://:***@127.0.0.1:1/0"
+    )
+    assert "pw-Secret9" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -104,7 +105,17 @@ def _secrets(args: Sequence[str]) -> list[str]:
 
 def run(args: Sequence[str] | None = None) -> int:
     """Run the command line ``args`` (default ``sys.argv[1:]``); returns the exit status."""
-    argv = list(sys.argv[1:] if args is None else args)
+    # The pool logs every failed connection attempt; the command reports the final error.
+    pool_log = logging.getLogger("psycopg.pool")
+    level = pool_log.level
+    pool_log.setLevel(logging.ERROR)
+    try:
+        return _run(list(sys.argv[1:] if args is None else args))
+    finally:
+        pool_log.setLevel(level)
+
+
+def _run(argv: list[str]) -> int:
     try:
         result = cli.main(args=argv, prog_name="durastate", standalone_mode=False)
     except click.exceptions.UsageError as exc:
