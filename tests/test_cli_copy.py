@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,13 @@ def test_an_unreachable_destination_fails_without_its_password(
         "Error: opening the destination checkpointer at redis://:***@127.0.0.1:1/0"
     )
     assert "pw-Secret9" not in err
+
+
+def test_a_source_schema_newer_than_this_durastate_is_refused(
+    capsys: pytest.CaptureFixture[str], source_url: str, tmp_path: Path
+) -> None:
+    with sqlite3.connect(tmp_path / "source.db") as conn:
+        conn.execute("UPDATE durastate_schema SET version = 99 WHERE component = 'checkpoint'")
+    code, _, err = durastate(capsys, "copy", source_url, f"sqlite:///{tmp_path}/d.db")
+    assert code == EXIT_FAILURE
+    assert "schema is at version 99, newer than" in err and "upgrade durastate" in err
