@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,12 +13,14 @@ import postgres_support
 import psycopg
 import pytest
 from langgraph.store.base import PutOp
-from postgres_support import Schemas
+from postgres_support import Schemas, Trace
+from psycopg_pool import AsyncConnectionPool
 
 from durastate._engines.postgres.store_ops import vector_search_sql
 from durastate.cache.postgres import PostgresCache
 from durastate.errors import InvalidInputError
 from durastate.store.base import SearchRequest
+from durastate.store.filters import compile_filter, matches
 from durastate.store.postgres import AsyncPostgresStore, PostgresStore
 from durastate.store.vectors import DistanceType, scores
 
@@ -226,6 +229,42 @@ def test_huge_numbers_keep_their_type_and_compare_exactly(
         assert [it.key for it in store.search(("big",), filter={"f": 10**20})] == ["a"]
 
 
+_INTS: list[Any] = [0, 1, -1, 9, 10, 10**23, 2**53, 2**53 + 1, 2**63 + 5, -(2**70)]
+_FLOATS: list[Any] = [0.5, -0.0, 2.0, 9.5, 10.0, 1e20, 1e23, 1e-7, float(2**53)]
+_TEXTS: list[Any] = ["", "a", "B", "b", "é", "z", "😀", "10", "9"]
+_OTHERS: list[Any] = [True, False, None, [1, 2], [1.0, 2.0], [], ["a"], {"y": 1}, {"y": 1.0}, {}]
+_FIELD_VALUES = [*_INTS, *_FLOATS, *_TEXTS, *_OTHERS, {"y": "1"}]
+_OPERANDS = [*_INTS, *_FLOATS, *_TEXTS, True, False, None]
+
+
+def test_filters_agree_with_the_reference_evaluator(postgres_url: str, schemas: Schemas) -> None:
+    """Every operator on values of every JSON type (huge ints and floats, unicode, nested
+    paths, containers) selects exactly what ``matches`` selects."""
+    values = []
+    for i, x in enumerate(_FIELD_VALUES):
+        values.append({"x": x, "i": i})
+        values.append({"x": {"y": x, "0": x}, "i": i})
+    values.append({"other": 1})
+    filters: list[dict[str, Any]] = []
+    for path in ("x", "x.y", "x.0"):
+        for op in ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte"):
+            for v in _OPERANDS:
+                if op in ("$eq", "$ne") or (not isinstance(v, bool) and v is not None):
+                    filters.append({path: {op: v}})
+        filters.append({path: [1, 2]})
+        filters.append({path: {"y": 1}})
+        filters.append({path: {"$in": [1, "a", None, [1, 2]]}})
+        filters.append({path: {"$nin": [2**53 + 1, "é", False]}})
+        filters.append({path: {"$exists": True}})
+        filters.append({path: {"$exists": False}})
+    with PostgresStore.from_conn_string(postgres_url, schema=schemas.new()) as store:
+        store.batch([PutOp(("f",), f"k{n}", v) for n, v in enumerate(values)])
+        for flt in filters:
+            want = {f"k{n}" for n, v in enumerate(values) if matches(v, compile_filter(flt))}
+            got = {it.key for it in store.search(("f",), filter=flt, limit=1000)}
+            assert got == want, flt
+
+
 def test_array_elements_are_not_fields(postgres_url: str, schemas: Schemas) -> None:
     """``items.0`` names a key "0" of an object, never element 0 of a list (as ``matches``)."""
     with PostgresStore.from_conn_string(postgres_url, schema=schemas.new()) as store:
@@ -341,3 +380,51 @@ def test_export_and_import_keep_times_lifetimes_and_vectors(
         assert plain(again) == plain(exported)
         top = copy.search(("m",), query="v 2", limit=1)
         assert top[0].key == "b" and top[0].score == pytest.approx(1.0, abs=1e-6)
+
+
+def test_round_trips_per_call(postgres_url: str, schemas: Schemas) -> None:
+    """A put (or a batch of 50) is one statement, a get (with its TTL refresh) one, a
+    listing one, a search without a query one; a semantic search is its transaction:
+    BEGIN, the scan settings, the candidate query, COMMIT (plus an exact scan and a query
+    for unscored items when the index gives fewer candidates than asked)."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        store = PostgresStore(conn, schema=schemas.new(), index=_index(), ttl={"default_ttl": 5})
+        store.setup()
+        trace = Trace(conn)
+
+        def trips(call: Callable[[], Any]) -> int:
+            trace.start()
+            call()
+            return trace.stop()
+
+        _load(store, 200)
+        assert trips(lambda: store.put(("docs",), "new", {"t": "v 1"})) == 1
+        assert trips(lambda: _load(store, 50)) == 1
+        assert trips(lambda: store.get(("docs",), "new")) == 1
+        assert trips(lambda: store.search(("docs",), filter={"n": {"$gt": 3}}, limit=5)) == 1
+        assert trips(lambda: store.list_namespaces(prefix=("docs",))) == 1
+        assert trips(lambda: store.search(("docs",), query="v 7", limit=5)) == 4
+        assert trips(lambda: store.delete(("docs",), "new")) == 1
+
+
+async def test_cache_and_store_on_the_callers_async_connections(
+    postgres_url: str, schemas: Schemas
+) -> None:
+    """An ``AsyncConnection`` serves the cache's async methods directly and its sync ones
+    from other threads; an ``AsyncConnectionPool`` serves the async store; both are left
+    open for their owner."""
+    schema = schemas.new()
+    async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as conn:
+        cache: PostgresCache[Any] = PostgresCache(conn, schema=schema)
+        await cache.aset({(("c",), "k"): ({"v": 1}, 60)})
+        got = await asyncio.to_thread(cache.get, [(("c",), "k")])
+        assert got == {(("c",), "k"): {"v": 1}}
+        await cache.aclose()
+        assert not conn.closed
+    async with AsyncConnectionPool(postgres_url, kwargs={"autocommit": True}) as pool:
+        store = AsyncPostgresStore(pool, schema=schema, index=_index())
+        await store.aput(("s",), "a", {"t": "v 3"})
+        assert (await store.asearch(("s",), query="v 3"))[0].key == "a"
+        assert (await asyncio.to_thread(store.get, ("s",), "a")) is not None
+        await store.aclose()
+        assert not pool.closed

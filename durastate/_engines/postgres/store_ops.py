@@ -429,8 +429,10 @@ def _refresh_body(ctx: StoreContext, now: float, refresh: list[tuple[str, str]])
 def _writes_body(ctx: StoreContext, batch: PreparedBatch) -> Body[None]:
     """Every delete, upsert and vector change of the batch: one statement."""
     now = batch.now
-    deletes = [p for p in batch.puts if p.value is None]
-    upserts = [p for p in batch.puts if p.value is not None]
+    # In key order, so concurrent batches touching the same items lock them in one order.
+    puts = sorted(batch.puts, key=lambda p: (encode_namespace(p.namespace), p.key))
+    deletes = [p for p in puts if p.value is None]
+    upserts = [p for p in puts if p.value is not None]
     yield Run(
         ctx.sql(_WRITE),
         {

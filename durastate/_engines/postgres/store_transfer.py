@@ -103,7 +103,8 @@ def export_page_operation(
 def import_operation(ctx: StoreContext, plan: ImportPlan) -> Operation[int]:
     """Write planned items (embeddings already computed) in one transaction."""
     check_batch(plan.batch)
-    puts = [put for _, put in plan.items]
+    items = sorted(plan.items, key=lambda pair: (encode_namespace(pair[1].namespace), pair[1].key))
+    puts = [put for _, put in items]
 
     def body() -> Body[int]:
         if not plan.items:
@@ -114,9 +115,9 @@ def import_operation(ctx: StoreContext, plan: ImportPlan) -> Operation[int]:
                 "u_ns": [encode_namespace(p.namespace) for p in puts],
                 "u_key": [p.key for p in puts],
                 "u_value": [value_text(p) for p in puts],
-                "u_created": [float(i.created_at) for i, _ in plan.items],
-                "u_updated": [float(i.updated_at) for i, _ in plan.items],
-                "u_expires": [import_expiry(i) for i, _ in plan.items],
+                "u_created": [float(i.created_at) for i, _ in items],
+                "u_updated": [float(i.updated_at) for i, _ in items],
+                "u_expires": [import_expiry(i) for i, _ in items],
                 "u_ttl": [p.ttl_minutes for p in puts],
                 **vector_params(puts),
             },
