@@ -41,8 +41,9 @@ Backend URLs:
   postgresql://user:pw@host:5432/db  PostgreSQL (also postgres://)
   redis://:pw@host:6379/0            Redis / Valkey (rediss:// for TLS,
                                      redis+cluster:// or ?cluster=true for a cluster)
-  langgraph+sqlite:///old.db         the official LangGraph backends' databases,
-  langgraph+postgresql://...         as a SOURCE of copy and export (migration)
+  langgraph+sqlite:///old.db         the official LangGraph backends' databases
+  langgraph+postgresql://...         (also langgraph+redis://), as the SOURCE of
+                                     copy and export (migration)
 Passwords are never printed: they show as ***.
 
 \b

@@ -1,11 +1,13 @@
-"""The official LangGraph backends as sources: ``langgraph+sqlite:///old.db`` and
-``langgraph+postgresql://...``, read through the installed official classes.
+"""The official LangGraph backends as sources: ``langgraph+sqlite:///old.db``,
+``langgraph+postgresql://...`` and ``langgraph+redis://...``, read through the installed
+official classes.
 
 Checkpoints are read with the official saver (``langgraph.checkpoint.sqlite`` /
 ``.postgres``) given durastate's serializer, which reads what LangGraph's wrote and never
 imports what stored bytes name. Store items are read with the official store's public API,
 completed with their TTL and expiry from the store's own table (which that API does not
-return); nothing is written to the source.
+return, on SQLite and Postgres); no data in the source is changed (on Redis the official
+classes' ``setup`` creates their search indexes if missing).
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from typing import Any
 
 from durastate.connect import BackendURL, InvalidURLError, mask_url, parse_url
 from durastate.errors import DurastateError
+from durastate.migrate.checkpoints import Checkpoints
 from durastate.migrate.items import by_search, chunks, timestamp
+from durastate.migrate.options import Selection
 from durastate.migrate.report import CopyReport
 from durastate.migrate.sides import BackendSide
+from durastate.migrate.threads import thread_config
 from durastate.serde import default_serializer
 from durastate.store.transfer import ExportedItem
 
 PREFIX = "langgraph+"
-OFFICIAL_ENGINES = ("sqlite", "postgres")
+OFFICIAL_ENGINES = ("sqlite", "postgres", "redis")
 
 
 class OfficialSourceError(DurastateError):
@@ -46,8 +51,8 @@ def parse_official(text: str) -> OfficialURL:
     inner = parse_url(text[len(PREFIX) :])
     if inner.engine not in OFFICIAL_ENGINES:
         raise InvalidURLError(
-            f"backend URL {mask_url(text)!r}: official sources are langgraph+sqlite:/// and "
-            "langgraph+postgresql://"
+            f"backend URL {mask_url(text)!r}: official sources are langgraph+sqlite:///, "
+            "langgraph+postgresql:// and langgraph+redis://"
         )
     if inner.options:
         names = ", ".join(sorted(inner.options))
@@ -109,6 +114,7 @@ class OfficialSide(BackendSide):
         )
         found = by_search(self.store, prefix)
         if self.lifetimes is None:
+            report.warn(f"{type(self.store).__name__} items are copied without their TTL")
             return found
         return self.lifetimes.complete(found, batch_size)
 
@@ -188,12 +194,54 @@ def _open_postgres(url: OfficialURL) -> Iterator[OfficialSide]:
         yield OfficialSide(saver, store, lifetimes=_LifetimeLookup(fetch, "%s") if store else None)
 
 
+REDIS_LIST_CAP = 10_000
+"""``langgraph-checkpoint-redis`` answers at most this many checkpoints per ``list``."""
+
+
+@dataclass
+class OfficialRedisSide(OfficialSide):
+    """The official Redis saver, whose ``list`` silently stops at 10,000 checkpoints."""
+
+    def threads(
+        self, selection: Selection, report: CopyReport
+    ) -> Iterator[tuple[str, Checkpoints]]:
+        if self.saver is not None:
+            if not selection.thread_ids and len(list(self.saver.list(None))) >= REDIS_LIST_CAP:
+                raise OfficialSourceError(
+                    "langgraph-checkpoint-redis lists at most 10,000 checkpoints, so threads "
+                    "beyond them cannot be found; name the threads with --thread"
+                )
+            for thread_id in selection.thread_ids:
+                found = len(list(self.saver.list(thread_config(thread_id))))
+                if found >= REDIS_LIST_CAP:
+                    raise OfficialSourceError(
+                        f"thread {thread_id!r} has 10,000 checkpoints or more, more than "
+                        "langgraph-checkpoint-redis can list; it cannot be copied completely"
+                    )
+        yield from super().threads(selection, report)
+
+
+@contextmanager
+def _open_redis(url: OfficialURL) -> Iterator[OfficialSide]:
+    try:
+        from langgraph.checkpoint.redis import RedisSaver
+        from langgraph.store.redis import RedisStore
+    except ModuleNotFoundError as exc:
+        raise OfficialSourceError(
+            f"reading {url.masked} needs the official package: pip install "
+            "langgraph-checkpoint-redis"
+        ) from exc
+    with ExitStack() as stack:
+        saver = stack.enter_context(RedisSaver.from_conn_string(url.target))
+        saver.setup()  # its search indexes (the data is left as it is)
+        store = stack.enter_context(RedisStore.from_conn_string(url.target))
+        store.setup()
+        yield OfficialRedisSide(saver, store)
+
+
 @contextmanager
 def open_official(url: OfficialURL) -> Iterator[OfficialSide]:
-    """The official saver and store on the URL's database (read only: no setup is run)."""
-    if url.engine == "sqlite":
-        with _open_sqlite(url) as side:
-            yield side
-    else:
-        with _open_postgres(url) as side:
-            yield side
+    """The official saver and store on the URL's database; its data is only read."""
+    opener = {"sqlite": _open_sqlite, "postgres": _open_postgres, "redis": _open_redis}
+    with opener[url.engine](url) as side:
+        yield side
