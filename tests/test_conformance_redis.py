@@ -4,17 +4,17 @@ The cache runs on all three servers; the checkpointer contract runs once per ser
 (``RedisSaver`` on Redis, ``AsyncRedisSaver`` on Valkey and on the cluster). Both savers
 pass LangGraph's own suite through both APIs on all three servers in
 test_redis_official.py. The matrix is kept small because the contract's TTL tests sleep.
-The store contract runs whole on Redis Stack (``RedisStore``), without semantic search on
-plain Redis (``RedisStore``) and Valkey (``AsyncRedisStore``), and its basics and
-namespace listing on the cluster; test_redis_store.py runs semantic search through
-``AsyncRedisStore`` and filtered search and TTL on the cluster.
+The store contract runs whole on Redis Stack (``RedisStore``, both APIs), without semantic
+search on Valkey (``AsyncRedisStore``) and plain Redis (``RedisStore``, without TTL), and
+its basics and namespace listing on the cluster; test_redis_store.py runs semantic search
+through ``AsyncRedisStore`` and TTL on plain Redis and on the cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from langgraph.store.base import GetOp, PutOp, SearchOp
@@ -75,12 +75,6 @@ class TestRedisCheckpointer(CheckpointerContract):
         return lambda **kw: cls.from_conn_string(url, key_prefix=key_prefix, **kw)
 
 
-STORES_WITHOUT_QUERY_ENGINE: list[tuple[Any, str]] = [
-    (RedisStore, "redis"),
-    (AsyncRedisStore, "valkey"),
-]
-
-
 def drop_store_index(url: str, prefix: str) -> None:
     """Drop the test's vector index (the server keeps indexes after their keys are gone)."""
     try:
@@ -105,31 +99,46 @@ class _StoreOpeners:
         drop_store_index(url, key_prefix)
 
 
+class _OneMode:
+    """One API mode instead of both: the TTL contract sleeps for seconds, so classes and
+    modes are spread over the servers (each store class runs both modes somewhere)."""
+
+    mode: Literal["sync", "async"] = "sync"
+
+    @pytest.fixture
+    def api(self) -> Api:
+        return Api(self.mode)
+
+
 class TestRedisStore(_StoreOpeners, StoreContract):
-    """The whole store contract, semantic search included, on Redis with its query engine."""
+    """The whole store contract, semantic search included, on Redis with its query engine,
+    through both APIs of ``RedisStore``."""
 
     @pytest.fixture
     def store_on(self, redis_stack_url: str) -> tuple[Any, str]:
         return RedisStore, redis_stack_url
 
 
-class TestRedisStoreWithoutQueryEngine(
+class TestAsyncRedisStoreOnValkey(
+    _OneMode,
     _StoreOpeners,
     StoreBasicsContract,
     StoreSearchContract,
     StoreNamespacesContract,
     StoreTTLContract,
 ):
-    """Everything but semantic search on plain Redis and Valkey (no modules).
+    """Everything but semantic search on Valkey (no modules), through the async API.
 
-    The semantic-search tests need ``index=``, which these servers cannot serve: opening a
-    store with an index there fails at setup (test_redis_store.py checks the error).
+    The semantic-search tests need ``index=``, which servers without a query engine cannot
+    serve: opening a store with an index there fails at setup (test_redis_store.py checks
+    the error).
     """
 
-    @pytest.fixture(params=STORES_WITHOUT_QUERY_ENGINE, ids=lambda p: f"{p[0].__name__}-{p[1]}")
-    def store_on(self, request: pytest.FixtureRequest) -> tuple[Any, str]:
-        cls, server = request.param
-        return cls, _url(request, server)
+    mode: Literal["sync", "async"] = "async"
+
+    @pytest.fixture
+    def store_on(self, valkey_url: str) -> tuple[Any, str]:
+        return AsyncRedisStore, valkey_url
 
     async def test_expired_items_are_never_returned(self, api: Api, store_opener: Opener) -> None:
         """The TTL contract's test of the same name without its query (which needs an
@@ -154,14 +163,26 @@ class TestRedisStoreWithoutQueryEngine(
             assert reborn.created_at > first.created_at
 
 
-class TestRedisStoreOnCluster(_StoreOpeners, StoreBasicsContract, StoreNamespacesContract):
-    """A Redis Cluster keeps the whole store in one hash slot: batches, round trips,
-    reopening and namespace listing there (filtered search and TTL on the cluster:
-    test_redis_store.py; the rest is the same scripts as on a single node)."""
+class TestRedisStoreOnPlainRedis(
+    _OneMode, _StoreOpeners, StoreBasicsContract, StoreSearchContract, StoreNamespacesContract
+):
+    """Plain Redis 7 (no modules) through the sync API; TTL on it: test_redis_store.py."""
+
+    @pytest.fixture
+    def store_on(self, redis_url: str) -> tuple[Any, str]:
+        return RedisStore, redis_url
+
+
+class TestAsyncRedisStoreOnCluster(
+    _OneMode, _StoreOpeners, StoreBasicsContract, StoreNamespacesContract
+):
+    """A Redis Cluster keeps the whole store in one hash slot: batches, reopening and
+    namespace listing there, through the sync API of the asyncio class (filtered search
+    and TTL on the cluster: test_redis_store.py)."""
 
     @pytest.fixture
     def store_on(self, redis_cluster_url: str) -> tuple[Any, str]:
-        return RedisStore, redis_cluster_url
+        return AsyncRedisStore, redis_cluster_url
 
 
 class TestRedisStoreBadInput(_StoreOpeners, StoreBadInput):

@@ -206,6 +206,28 @@ def test_awkward_names_keep_their_keys_and_leave_nothing_behind(
     assert keys_under(redis_url, prefix) == []
 
 
+def test_native_ttl_on_plain_redis(redis_url: str, prefix: str) -> None:
+    """Lifetimes are Redis expiries: gone from get, search and list_namespaces before any
+    sweep, a refreshing read restarts one, an update without ttl removes it, and the sweep
+    counts what expired."""
+    with RedisStore.from_conn_string(redis_url, key_prefix=prefix) as store:
+        store.put(("gone",), "a", {"v": 1}, ttl=0.004)
+        store.put(NS, "read", {"v": 2}, ttl=0.01)
+        store.put(NS, "idle", {"v": 3}, ttl=0.01)
+        store.put(NS, "permanent", {"v": 4}, ttl=0.004)
+        store.put(NS, "permanent", {"v": 5})
+        client = admin(redis_url).client
+        assert client.pttl(StoreKeys.of(Layout(prefix)).item(NS, "permanent")) == -1
+        assert 0 < client.pttl(StoreKeys.of(Layout(prefix)).item(NS, "idle")) <= 600
+        time.sleep(0.35)
+        assert store.get(("gone",), "a") is None
+        assert store.list_namespaces() == [NS]
+        assert store.get(NS, "read") is not None
+        time.sleep(0.4)
+        assert sorted(it.key for it in store.search(NS)) == ["permanent", "read"]
+        assert store.sweep_ttl() == 1  # "idle"; list_namespaces already cleaned "gone"
+
+
 @pytest.mark.parametrize("cls", [RedisStore, AsyncRedisStore])
 async def test_a_cluster_holds_the_store_in_one_slot(
     cls: Any, redis_cluster_url: str, prefix: str
