@@ -54,19 +54,9 @@ _PREFIX_END = "\x01\x02"
 COLUMNS = "i.ns, i.key, i.value::text, i.created_at, i.updated_at, i.ttl_minutes"
 LIVE = "(i.expires_at IS NULL OR i.expires_at > %(now)s)"
 
-_GET = f"""
-WITH hit AS (
-    SELECT {COLUMNS}, w.refresh
-    FROM unnest(%(g_ns)s::text[], %(g_key)s::text[], %(g_refresh)s::bool[])
-        AS w(ns, key, refresh)
-    JOIN {{p}}durastate_store i ON i.ns = (w.ns COLLATE "C") AND i.key = (w.key COLLATE "C")
-    WHERE {LIVE}
-), refreshed AS (
-    UPDATE {{p}}durastate_store i SET expires_at = %(now)s + i.ttl_minutes * 60.0
-    FROM hit WHERE hit.refresh AND hit.ttl_minutes IS NOT NULL
-      AND i.ns = hit.ns AND i.key = hit.key
-)
-SELECT * FROM hit
+_GET = """
+SELECT * FROM {p}durastate_store_get(
+    %(g_ns)s::text[], %(g_key)s::text[], %(g_refresh)s::bool[], %(now)s::float8)
 """
 _REFRESH = """
 UPDATE {p}durastate_store i SET expires_at = %(now)s + i.ttl_minutes * 60.0
@@ -88,31 +78,13 @@ vectors_set AS (
     WHERE v.ns = (c.ns COLLATE "C") AND v.key = (c.key COLLATE "C") AND v.seq >= c.n
 )"""
 """Vectors of written items: upserted by position, the ones past their new count removed."""
-_WRITE = (
-    """
-WITH deleted AS (
-    DELETE FROM {p}durastate_store i
-    USING unnest(%(d_ns)s::text[], %(d_key)s::text[]) AS w(ns, key)
-    WHERE i.ns = (w.ns COLLATE "C") AND i.key = (w.key COLLATE "C")
-), upserted AS (
-    INSERT INTO {p}durastate_store AS t
-        (ns, key, value, created_at, updated_at, expires_at, ttl_minutes)
-    SELECT u.ns, u.key, u.value::jsonb, %(now)s, %(now)s, u.expires_at, u.ttl
-    FROM unnest(%(u_ns)s::text[], %(u_key)s::text[], %(u_value)s::text[],
-                %(u_expires)s::float8[], %(u_ttl)s::float8[]) AS u(ns, key, value, expires_at, ttl)
-    ON CONFLICT (ns, key) DO UPDATE SET
-        value = excluded.value,
-        updated_at = excluded.updated_at,
-        expires_at = excluded.expires_at,
-        ttl_minutes = excluded.ttl_minutes,
-        created_at = CASE WHEN t.expires_at IS NOT NULL AND t.expires_at <= excluded.updated_at
-                          THEN excluded.created_at ELSE t.created_at END
-),"""
-    + VECTORS_CTE
-    + """
-SELECT 1
+_WRITE = """
+SELECT {p}durastate_store_write(
+    %(d_ns)s::text[], %(d_key)s::text[], %(u_ns)s::text[], %(u_key)s::text[],
+    %(u_value)s::text[], %(u_expires)s::float8[], %(u_ttl)s::float8[], %(now)s::float8,
+    %(a_ns)s::text[], %(a_key)s::text[], %(a_seq)s::int[], %(a_field)s::text[],
+    %(a_dims)s::int[], %(a_vec)s::text[], %(c_count)s::int[])
 """
-)
 _NAMESPACES = """
 WITH RECURSIVE seen(p) AS (
     SELECT (SELECT ns FROM {p}durastate_store WHERE ns >= %(low)s{hi} ORDER BY ns LIMIT 1)
@@ -433,7 +405,7 @@ def _writes_body(ctx: StoreContext, batch: PreparedBatch) -> Body[None]:
     puts = sorted(batch.puts, key=lambda p: (encode_namespace(p.namespace), p.key))
     deletes = [p for p in puts if p.value is None]
     upserts = [p for p in puts if p.value is not None]
-    yield Run(
+    yield Rows(
         ctx.sql(_WRITE),
         {
             **_keys(deletes, "d"),
