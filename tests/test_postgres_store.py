@@ -16,7 +16,7 @@ from langgraph.store.base import PutOp
 from postgres_support import Schemas, Trace
 from psycopg_pool import AsyncConnectionPool
 
-from durastate._engines.postgres.store_ops import vector_search_sql
+from durastate._engines.postgres.store_search import vector_search_sql
 from durastate.cache.postgres import PostgresCache
 from durastate.errors import InvalidInputError
 from durastate.store.base import SearchRequest

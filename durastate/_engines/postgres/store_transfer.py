@@ -13,14 +13,8 @@ from typing import Any
 import numpy as np
 
 from durastate._engines.postgres.requests import Body, Operation, Rows, Run
-from durastate._engines.postgres.store_ops import (
-    VECTORS_CTE,
-    StoreContext,
-    check_batch,
-    prefix_sql,
-    value_text,
-    vector_params,
-)
+from durastate._engines.postgres.store_ops import VECTORS_CTE, vector_params
+from durastate._engines.postgres.store_rows import StoreContext, check_batch, prefix_sql, value_text
 from durastate._engines.sqlite.store_rows import decode_namespace, encode_namespace
 from durastate.store.base import Namespace
 from durastate.store.transfer import ExportedItem, ExportedVector, ImportPlan, import_expiry

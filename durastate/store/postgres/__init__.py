@@ -25,11 +25,11 @@ from psycopg_pool import ConnectionPool
 
 from durastate._engines.postgres.connections import SyncDatabase
 from durastate._engines.postgres.store_ops import (
-    Deserializer,
     batch_operation,
     index_operation,
     sweep_operation,
 )
+from durastate._engines.postgres.store_rows import Deserializer
 from durastate._engines.postgres.store_schema import PGVECTOR, STORE
 from durastate._engines.postgres.store_transfer import (
     Cursor,

@@ -14,12 +14,11 @@ from psycopg_pool import AsyncConnectionPool
 from durastate._bridge import main_thread_loop, run_on_loop
 from durastate._engines.postgres.connections import AsyncDatabase
 from durastate._engines.postgres.store_ops import (
-    Deserializer,
-    StoreContext,
     batch_operation,
     index_operation,
     sweep_operation,
 )
+from durastate._engines.postgres.store_rows import Deserializer, StoreContext
 from durastate._engines.postgres.store_schema import PGVECTOR, STORE, vector_layout
 from durastate._engines.postgres.store_transfer import (
     Cursor,
