@@ -116,6 +116,7 @@ def test_copy_refuses_a_conflicting_thread_unless_told(
     [
         (["sqlite:///nowhere/missing.db", "memory://"], EXIT_FAILURE, "no such SQLite file"),
         (["sqlite:///a.db", "sqlite:///a.db"], EXIT_USAGE, "the same backend"),
+        (["sqlite:///a.db", "sqlite:///./x/../a.db"], EXIT_USAGE, "the same backend"),
         (["mysql://u:pw-Secret@h/db", "memory://"], EXIT_USAGE, "unknown scheme"),
         (["memory://", "memory://", "--on-conflict", "merge"], EXIT_USAGE, "'merge' is not"),
         (["memory://", "memory://", "--namespace", "a..b"], EXIT_USAGE, "must not be empty"),

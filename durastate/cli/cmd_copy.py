@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -43,7 +44,7 @@ def copy(source: BackendURL, destination: BackendURL, do_verify: bool, **kw: Any
     """Copy threads (all checkpoints) and store items from SOURCE to DESTINATION."""
     selection = parse_selection(kw)
     options = copy_options(selection, kw)
-    if source.engine != "memory" and source.raw == destination.raw:
+    if same_backend(source, destination):
         raise click.UsageError("SOURCE and DESTINATION are the same backend")
     with (
         open_side(
@@ -81,6 +82,15 @@ def copy(source: BackendURL, destination: BackendURL, do_verify: bool, **kw: Any
         if checked is not None:
             print_verify_report(checked)
     fail_on(report, checked)
+
+
+def same_backend(a: BackendURL, b: BackendURL) -> bool:
+    """Whether two URLs name one backend (SQLite: one file, however the path is written)."""
+    if a.engine == "memory" or type(a) is not type(b):
+        return False
+    if a.engine == b.engine == "sqlite" and ":memory:" not in (a.target, b.target):
+        return os.path.realpath(a.target) == os.path.realpath(b.target)
+    return a.raw == b.raw
 
 
 def fail_on(report: Any, checked: Any) -> None:

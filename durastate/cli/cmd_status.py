@@ -34,7 +34,8 @@ _UNKNOWN: dict[str, dict[str, Any]] = {
 Counts come from reading every checkpoint and item through the public APIs, so
 they take a while on a large backend. A count the engine cannot tell is null
 (JSON) or "unknown" (text), as is every count of a part this installation has no
-class for on the engine. Nothing is changed.
+class for on the engine. No data is changed (an engine may create its empty
+tables on first use).
 """
 )
 @click.argument("url", type=BACKEND_URL, envvar="DURASTATE_URL")
