@@ -280,6 +280,20 @@ def test_an_existing_index_with_other_settings_is_named(redis_stack_url: str, pr
             store.setup()
 
 
+def test_an_index_built_over_existing_vectors_is_waited_for(
+    redis_stack_url: str, prefix: str
+) -> None:
+    """The engine indexes documents that predate an index in the background; setup waits
+    for it, so the first search after reopening sees every vector."""
+    index = index_config(fields=["text"])
+    with RedisStore(redis_stack_url, key_prefix=prefix, index=index) as store:
+        store.batch([PutOp(NS, f"k{i}", {"text": "apple" if i % 2 else "dog"}) for i in range(800)])
+        assert store.drop_index()
+    with RedisStore(redis_stack_url, key_prefix=prefix, index=index) as store:
+        found = store.search(NS, query="apple", limit=1000)
+        assert len(found) == 800 and all(item.score is not None for item in found)
+
+
 def test_given_clients_with_either_protocol_are_used_and_left_open(
     redis_stack_url: str, prefix: str
 ) -> None:

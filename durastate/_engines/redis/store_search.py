@@ -16,6 +16,7 @@ configuring an index fail at setup with ``QueryEngineMissingError``.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -31,8 +32,13 @@ from durastate.store.filters import matches
 from durastate.store.index import IndexSettings
 from durastate.store.vectors import to_blob
 
+logger = logging.getLogger(__name__)
+
 METRICS = {"cosine": "COSINE", "l2": "L2", "inner_product": "IP"}
 FIRST_DEPTH = 16
+INDEX_WAIT_SECONDS = 300.0
+"""How long setup waits for an index built over existing vectors before going on."""
+INDEX_POLL_SECONDS = 0.02
 MAX_DEPTH = 1_000_000
 """The query engine's default ``MAXSEARCHRESULTS``: the deepest KNN one query can ask for."""
 
@@ -52,6 +58,15 @@ CLUSTER_SEARCH = (
 def check_cluster_index(cluster: bool, settings: IndexSettings | None) -> None:
     if cluster and settings is not None:
         raise QueryEngineMissingError(CLUSTER_SEARCH)
+
+
+def warn_still_indexing(keys: StoreKeys) -> None:
+    logger.warning(
+        "the Redis query engine is still indexing existing vectors of %s after %.0f s; "
+        "semantic searches may miss items until it is done",
+        keys.index,
+        INDEX_WAIT_SECONDS,
+    )
 
 
 def score_of(distance: float, metric: str) -> float:
@@ -97,8 +112,12 @@ def _vector_attribute(info: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def setup_body(keys: StoreKeys, settings: IndexSettings) -> Body[None]:
-    """Create the index if missing; fail clearly without a query engine or on a mismatch."""
+def setup_body(keys: StoreKeys, settings: IndexSettings) -> Body[bool]:
+    """Create the index if missing; fail clearly without a query engine or on a mismatch.
+
+    Answers whether the engine is still indexing documents that existed before the index
+    (``indexing_body`` tells when it is done).
+    """
     try:
         info = yield Cmd(("FT.INFO", keys.index))
     except ResponseError as exc:
@@ -118,14 +137,25 @@ def setup_body(keys: StoreKeys, settings: IndexSettings) -> Body[None]:
     if info is None:
         try:
             yield Cmd(_create_args(keys, settings))
-            return
         except ResponseError as exc:
             if "already exists" not in str(exc).lower():
                 raise InvalidInputError(
                     f"the Redis query engine refused the store's vector index {keys.index!r}: {exc}"
                 ) from None
         info = yield Cmd(("FT.INFO", keys.index))
-    _check_existing(keys, settings, _pairs(info))
+    data = _pairs(info)
+    _check_existing(keys, settings, data)
+    return _indexing(data)
+
+
+def _indexing(info: Mapping[str, Any]) -> bool:
+    return bool(int(float(_text(info.get("indexing", 0) or 0))))
+
+
+def indexing_body(keys: StoreKeys) -> Body[bool]:
+    """Whether the engine is still indexing existing vector documents."""
+    info = yield Cmd(("FT.INFO", keys.index))
+    return _indexing(_pairs(info))
 
 
 def _create_args(keys: StoreKeys, settings: IndexSettings) -> tuple[Any, ...]:
@@ -278,8 +308,10 @@ __all__ = [
     "QueryEngineMissingError",
     "check_cluster_index",
     "drop_body",
+    "indexing_body",
     "parse_knn",
     "score_of",
     "setup_body",
     "vector_search_body",
+    "warn_still_indexing",
 ]

@@ -14,6 +14,7 @@ standalone server with the query engine.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -27,11 +28,15 @@ from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
 from durastate._engines.redis.store_keys import StoreKeys
 from durastate._engines.redis.store_ops import SearchBody, batch_body
 from durastate._engines.redis.store_search import (
+    INDEX_POLL_SECONDS,
+    INDEX_WAIT_SECONDS,
     QueryEngineMissingError,
     check_cluster_index,
     drop_body,
+    indexing_body,
     setup_body,
     vector_search_body,
+    warn_still_indexing,
 )
 from durastate._engines.redis.store_transfer import (
     export_chunk_body,
@@ -133,11 +138,19 @@ class RedisStore(SyncStore):
     def setup(self) -> None:
         """Create the vector index when ``index=`` is configured (otherwise on first use).
 
-        Raises ``QueryEngineMissingError`` when the server has no query engine.
+        An index created over existing vectors (after ``drop_index``, or on data written
+        without ``index=``) is waited for, so searches see every vector; raises
+        ``QueryEngineMissingError`` when the server has no query engine.
         """
         if self.index_settings is not None:
             check_cluster_index(self._driver.is_cluster, self.index_settings)
-            self._driver.run(setup_body(self.keys, self.index_settings))
+            pending = self._driver.run(setup_body(self.keys, self.index_settings))
+            deadline = time.monotonic() + INDEX_WAIT_SECONDS
+            while pending and time.monotonic() < deadline:
+                time.sleep(INDEX_POLL_SECONDS)
+                pending = self._driver.run(indexing_body(self.keys))
+            if pending:
+                warn_still_indexing(self.keys)
         self._ready = True
 
     def drop_index(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -17,10 +19,14 @@ from durastate._engines.redis.requests import Body
 from durastate._engines.redis.store_keys import StoreKeys
 from durastate._engines.redis.store_ops import SearchBody, batch_body
 from durastate._engines.redis.store_search import (
+    INDEX_POLL_SECONDS,
+    INDEX_WAIT_SECONDS,
     check_cluster_index,
     drop_body,
+    indexing_body,
     setup_body,
     vector_search_body,
+    warn_still_indexing,
 )
 from durastate._engines.redis.store_transfer import (
     export_chunk_body,
@@ -124,12 +130,19 @@ class AsyncRedisStore(AsyncStore):
     async def setup(self) -> None:
         """Create the vector index when ``index=`` is configured (otherwise on first use).
 
-        Raises ``QueryEngineMissingError`` when the server has no query engine.
+        An index created over existing vectors is waited for, so searches see every
+        vector; raises ``QueryEngineMissingError`` when the server has no query engine.
         """
         client = await self._driver.connect()
         if self.index_settings is not None:
             check_cluster_index(isinstance(client, AsyncRedisCluster), self.index_settings)
-            await self._run(setup_body(self.keys, self.index_settings))
+            pending = await self._run(setup_body(self.keys, self.index_settings))
+            deadline = time.monotonic() + INDEX_WAIT_SECONDS
+            while pending and time.monotonic() < deadline:
+                await asyncio.sleep(INDEX_POLL_SECONDS)
+                pending = await self._run(indexing_body(self.keys))
+            if pending:
+                warn_still_indexing(self.keys)
         self._ready = True
 
     async def drop_index(self) -> bool:
