@@ -33,26 +33,26 @@ class ThreadResult:
 
 
 def _plan(source: Checkpoints, held: dict[Key, Fingerprint]) -> tuple[bool, set[Key], int]:
-    """(conflict?, checkpoints whose writes need completing, source checkpoint count)."""
+    """(conflict?, checkpoints whose writes need completing, checkpoints missing)."""
     unseen = set(held)
     top_up: set[Key] = set()
-    count = 0
+    missing = 0
     for tup in source():
-        count += 1
         key = checkpoint_key(tup)
         if key not in held:
+            missing += 1
             continue
         unseen.discard(key)
         core, writes = held[key]
         if core != core_digest(tup):
-            return True, set(), count
+            return True, set(), missing
         want = Counter(write_digests(tup))
         have = Counter(writes)
         if have - want:
-            return True, set(), count
+            return True, set(), missing
         if want - have:
             top_up.add(key)
-    return bool(unseen), top_up, count
+    return bool(unseen), top_up, missing
 
 
 def _write(
@@ -96,14 +96,14 @@ def copy_thread(
     if not held:
         done, writes = _write(saver, thread_id, source, set(), set(), tick)
         return ThreadResult("copied", done, writes)
-    conflict, top_up, _ = _plan(source, held)
+    conflict, top_up, missing = _plan(source, held)
     if conflict:
         if on_conflict != "replace":
             return ThreadResult("skipped" if on_conflict == "skip" else "conflict")
         saver.delete_thread(thread_id)
         done, writes = _write(saver, thread_id, source, set(), set(), tick)
         return ThreadResult("replaced", done, writes)
-    done, writes = _write(saver, thread_id, source, set(held), top_up, tick)
-    if not done and not top_up:
+    if not missing and not top_up:
         return ThreadResult("unchanged")
+    done, writes = _write(saver, thread_id, source, set(held), top_up, tick)
     return ThreadResult("completed", done, writes)
