@@ -144,3 +144,26 @@ def test_selection_by_thread_and_namespace_prefix(source: Backends) -> None:
     assert verify(side(source), dest, CopyOptions(selection=chosen)).ok
     missing = copy_data(side(source), dest, CopyOptions(selection=Selection(thread_ids=["nope"])))
     assert missing.warnings == ["thread 'nope' has no checkpoints in the source"]
+
+
+def test_a_copy_cut_between_a_checkpoint_and_its_writes_is_completed(
+    source: Backends, tmp_path: Path
+) -> None:
+    class FailingWrites(SqliteSaver):
+        calls = 0
+
+        def put_writes(self, *args: Any, **kwargs: Any) -> None:
+            FailingWrites.calls += 1
+            if FailingWrites.calls == 3:
+                raise ConnectionError("lost the destination")
+            super().put_writes(*args, **kwargs)
+
+    path = tmp_path / "dest.db"
+    with FailingWrites.from_conn_string(str(path)) as broken:
+        with pytest.raises(ConnectionError):
+            copy_data(side(source), BackendSide(broken, None), CopyOptions())
+    with open_backends(f"sqlite:///{path}") as dest:
+        assert not verify(side(source), BackendSide(dest.checkpointer, None), CopyOptions()).ok
+        done = copy_data(side(source), BackendSide(dest.checkpointer, None), CopyOptions())
+        assert done.threads_completed == 1 and done.writes_written > 0
+        assert verify(side(source), BackendSide(dest.checkpointer, None), CopyOptions()).ok
