@@ -12,8 +12,9 @@ classes' ``setup`` creates their search indexes if missing).
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -64,25 +65,26 @@ def parse_official(text: str) -> OfficialURL:
     return OfficialURL(inner.engine, text, inner.target, {}, inner.cluster)
 
 
-class _LifetimeLookup:
-    """Reads ``expires_at``/``ttl_minutes`` of official store rows (``prefix``, ``key``)."""
+Lifetimes = Callable[[str, list[str]], dict[str, tuple[Any, Any]]]
+"""(prefix, keys) -> {key: (expires_at, ttl_minutes)} from an official store's table."""
 
-    def __init__(self, fetch: Any, placeholder: str) -> None:
+
+class _LifetimeLookup:
+    """Completes items with ``expires_at``/``ttl_minutes``, one query per namespace batch."""
+
+    def __init__(self, fetch: Lifetimes) -> None:
         self._fetch = fetch
-        self._ph = placeholder
 
     def complete(self, items: Iterator[ExportedItem], batch: int) -> Iterator[ExportedItem]:
         for chunk in chunks(items, batch):
-            found: dict[tuple[str, str], tuple[Any, Any]] = {}
+            by_prefix: dict[str, list[str]] = {}
             for item in chunk:
-                key = (".".join(item.namespace), item.key)
-                row = self._fetch(
-                    "SELECT expires_at, ttl_minutes FROM store "
-                    f"WHERE prefix = {self._ph} AND key = {self._ph}",
-                    key,
-                )
-                if row is not None:
-                    found[key] = row
+                by_prefix.setdefault(".".join(item.namespace), []).append(item.key)
+            found = {
+                (prefix, key): row
+                for prefix, keys in by_prefix.items()
+                for key, row in self._fetch(prefix, keys).items()
+            }
             for item in chunk:
                 expires, ttl = found.get((".".join(item.namespace), item.key), (None, None))
                 yield ExportedItem(
@@ -149,10 +151,15 @@ def _open_sqlite(url: OfficialURL) -> Iterator[OfficialSide]:
         if store is not None:
             store.is_setup = True  # the tables exist: never migrate the source
 
-        def fetch(sql: str, params: tuple[str, str]) -> Any:
-            return conn.execute(sql, params).fetchone()
+        def fetch(prefix: str, keys: list[str]) -> dict[str, tuple[Any, Any]]:
+            rows = conn.execute(
+                "SELECT key, expires_at, ttl_minutes FROM store WHERE prefix = ? "
+                "AND key IN (SELECT value FROM json_each(?))",
+                (prefix, json.dumps(keys)),
+            ).fetchall()
+            return {r[0]: (r[1], r[2]) for r in rows}
 
-        yield OfficialSide(saver, store, lifetimes=_LifetimeLookup(fetch, "?") if store else None)
+        yield OfficialSide(saver, store, lifetimes=_LifetimeLookup(fetch) if store else None)
     finally:
         conn.close()
 
@@ -187,11 +194,15 @@ def _open_postgres(url: OfficialURL) -> Iterator[OfficialSide]:
         saver = PostgresSaver(conn, serde=default_serializer()) if "checkpoints" in found else None
         store = PostgresStore(conn) if "store" in found else None
 
-        def fetch(sql: str, params: tuple[str, str]) -> Any:
-            row = conn.execute(sql, params).fetchone()
-            return None if row is None else (row["expires_at"], row["ttl_minutes"])
+        def fetch(prefix: str, keys: list[str]) -> dict[str, tuple[Any, Any]]:
+            rows = conn.execute(
+                "SELECT key, expires_at, ttl_minutes FROM store "
+                "WHERE prefix = %s AND key = ANY(%s)",
+                (prefix, keys),
+            ).fetchall()
+            return {r["key"]: (r["expires_at"], r["ttl_minutes"]) for r in rows}
 
-        yield OfficialSide(saver, store, lifetimes=_LifetimeLookup(fetch, "%s") if store else None)
+        yield OfficialSide(saver, store, lifetimes=_LifetimeLookup(fetch) if store else None)
 
 
 REDIS_LIST_CAP = 10_000
