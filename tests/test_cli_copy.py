@@ -169,3 +169,19 @@ def test_a_source_schema_newer_than_this_durastate_is_refused(
     code, _, err = durastate(capsys, "copy", source_url, f"sqlite:///{tmp_path}/d.db")
     assert code == EXIT_FAILURE
     assert "schema is at version 99, newer than" in err and "upgrade durastate" in err
+
+
+def test_small_batches_page_through_every_item_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/many.db"
+    with open_backends(url) as backends:
+        for n in range(25):
+            backends.store.put(("ns", f"g{n % 3}"), f"k{n:02d}", {"n": n})
+    dest = f"sqlite:///{tmp_path}/copy.db"
+    result = copy_json(capsys, url, dest, "--batch-size", "4", "--verify")
+    assert result["copy"]["items_copied"] == 25 and result["verify"]["items"] == 25
+    again = copy_json(capsys, url, dest, "--batch-size", "3")
+    assert again["copy"]["items_unchanged"] == 25
+    with open_backends(dest) as backends:
+        assert sorted(i.value["n"] for i in backends.store.search((), limit=100)) == list(range(25))
