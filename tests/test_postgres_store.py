@@ -428,3 +428,31 @@ async def test_cache_and_store_on_the_callers_async_connections(
         assert (await asyncio.to_thread(store.get, ("s",), "a")) is not None
         await store.aclose()
         assert not pool.closed
+
+
+def test_stores_set_up_concurrently_on_a_fresh_schema(postgres_url: str, schemas: Schemas) -> None:
+    """Six stores (and a cache) starting at once on a schema that does not exist yet: the
+    schema, tables, functions, pgvector and the HNSW index are created once, under the
+    migrations' advisory lock, and every store works."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    schema = schemas.new(fresh=True)
+
+    def start(i: int) -> str:
+        if i == 6:
+            with PostgresCache.from_conn_string(postgres_url, schema=schema) as cache:
+                cache.set({(("c",), "k"): (1, None)})
+                return "cache"
+        with PostgresStore.from_conn_string(postgres_url, schema=schema, index=_index()) as store:
+            store.put(("s",), f"k{i}", {"t": f"v {i}"})
+            return store.search(("s",), query=f"v {i}", limit=1)[0].key
+
+    with ThreadPoolExecutor(7) as executor:
+        assert list(executor.map(start, range(7))) == [f"k{i}" for i in range(6)] + ["cache"]
+    names = _rows(
+        postgres_url,
+        "SELECT indexname FROM pg_indexes "
+        "WHERE schemaname = %s AND indexname LIKE 'durastate_vec%%'",
+        schema,
+    )
+    assert len(names) == 1

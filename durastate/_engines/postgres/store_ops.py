@@ -194,19 +194,26 @@ def sweep_operation(ctx: StoreContext) -> Operation[int]:
 
 
 def index_operation(ctx: StoreContext) -> Operation[None]:
-    """Create the ANN index this store's layout asks for (under the migrations' lock)."""
+    """Create the ANN index this store's layout asks for, unless it exists.
+
+    The existence check comes first: ``CREATE INDEX IF NOT EXISTS`` would lock the table
+    against writes even when the index is there. Creation runs under the migrations' lock.
+    """
     layout = ctx.layout
     ddl = layout.index_sql() if layout is not None else None
 
     def body() -> Body[None]:
-        if ddl is None:
+        if ddl is None or layout is None:
             return
-        key = ctx.schema if ctx.schema is not None else ""
-        lock = (
-            "SELECT pg_advisory_xact_lock(hashtextextended('durastate:' || current_schema(), 0))"
-            if ctx.schema is None
-            else f"SELECT pg_advisory_xact_lock(hashtextextended('durastate:{key}', 0))"
-        )
+        name = layout.index_name if ctx.schema is None else f'"{ctx.schema}".{layout.index_name}'
+        ((exists,),) = yield Rows("SELECT to_regclass(%s) IS NOT NULL", (name,))
+        if exists:
+            return
+        if ctx.schema is None:
+            key = "'durastate:' || current_schema()"
+        else:
+            key = f"'durastate:{ctx.schema}'"
+        lock = f"SELECT pg_advisory_xact_lock(hashtextextended({key}, 0))"
         yield Run(f"{lock}; {ctx.sql(ddl)}")
 
     return Operation(body, transaction=True, needs=ctx.needs)
