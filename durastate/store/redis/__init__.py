@@ -60,10 +60,10 @@ def vector_search(settings: IndexSettings | None) -> SearchBody | None:
 class RedisStore(SyncStore):
     """Long-term memory in Redis through a blocking redis-py client.
 
-    ``RedisStore(conn, index=..., ttl=..., key_prefix="durastate")`` (``conn`` a URL or
-    client, as in LangGraph's Redis package): a URL
-    gives a client the store owns and closes; a ``redis.Redis`` is used as is and left
-    open (create it with ``decode_responses=False``). ``RedisStore.from_conn_string(url)``
+    ``RedisStore(conn, index=..., ttl=..., key_prefix="durastate")``, ``conn`` a URL or
+    client as in LangGraph's Redis package: a URL gives a client the store owns and
+    closes; a ``redis.Redis`` is used as is and left open (create it with
+    ``decode_responses=False``). ``RedisStore.from_conn_string(url)``
     is a context manager. The index (when configured) is created on ``setup()`` or on
     first use. Async methods run in worker threads; ``AsyncRedisStore`` is asyncio-native.
     A ``RedisCluster`` (or a cluster URL) works without ``index=``, the whole store in one

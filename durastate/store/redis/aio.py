@@ -44,10 +44,10 @@ T = TypeVar("T")
 class AsyncRedisStore(AsyncStore):
     """Long-term memory in Redis through a ``redis.asyncio`` client.
 
-    ``AsyncRedisStore(redis_url, index=..., ttl=..., key_prefix="durastate")`` (or
-    ``redis_client=``, as in LangGraph's Redis package): a URL
-    gives a client opened on first use and closed by ``aclose``; a ``redis.asyncio.Redis``
-    is used as is and left open. ``AsyncRedisStore.from_conn_string(url)`` is an async
+    ``AsyncRedisStore(redis_url, index=..., ttl=..., key_prefix="durastate")`` or
+    ``redis_client=``, as in LangGraph's Redis package: a URL gives a client opened on
+    first use and closed by ``aclose``; a ``redis.asyncio.Redis`` is used as is and left
+    open. ``AsyncRedisStore.from_conn_string(url)`` is an async
     context manager. Embeddings are computed before any command is sent. Sync methods
     work from threads other than the event loop's. On a Redis Cluster the store lives in
     one hash slot and has no semantic search.
