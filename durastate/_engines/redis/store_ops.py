@@ -17,7 +17,7 @@ from typing import Any
 
 from langgraph.store.base import Result
 
-from durastate._engines.redis.requests import Body, Call, Cmd, Pipe
+from durastate._engines.redis.requests import Body, Call, Pipe
 from durastate._engines.redis.store_keys import (
     Namespace,
     StoreKeys,
@@ -26,7 +26,15 @@ from durastate._engines.redis.store_keys import (
     ns_from_text,
     ns_text,
 )
-from durastate._engines.redis.store_scripts import DELETE, GET, NAMESPACES, PUT, RECENT, REFRESH
+from durastate._engines.redis.store_scripts import (
+    DELETE,
+    FIRST_PAGES,
+    GET,
+    NAMESPACES,
+    PUT,
+    RECENT,
+    REFRESH,
+)
 from durastate.errors import InvalidInputError
 from durastate.store.base import (
     ListNamespacesRequest,
@@ -151,18 +159,6 @@ def namespaces_body(keys: StoreKeys, prefix: Sequence[str]) -> Body[list[Namespa
             return [ns_from_text(_text(m)) for m in reply[1]]
 
 
-def _under(namespace: Namespace, prefix: Namespace) -> bool:
-    return namespace[: len(prefix)] == prefix
-
-
-def namespaces_under_body(keys: StoreKeys, prefix: Namespace) -> Body[list[Namespace]]:
-    """Namespaces in the index that start with ``prefix`` (whole labels), without cleanup."""
-    low, high = lex_range(prefix)
-    members = yield Cmd(("ZRANGEBYLEX", keys.namespaces, low, high))
-    found = (ns_from_text(_text(m)) for m in members)
-    return [ns for ns in found if _under(ns, prefix)]
-
-
 @dataclass(slots=True)
 class _Stream:
     """One namespace's recency set, read page by page."""
@@ -178,19 +174,47 @@ def recency_body(
 ) -> Body[list[Row]]:
     """The first ``count`` live items under the prefix passing the filter, newest first.
 
-    Each namespace's recency set is read in pages (one pipeline per round for every
-    namespace that needs more) and merged; ``unscored`` keeps only items without vectors.
+    One script finds the namespaces under the prefix and reads the first page of each;
+    namespaces that need more are read in later pages (one pipeline per round) and
+    merged; ``unscored`` keeps only items without vectors.
     """
     if count <= 0:
         return []
-    namespaces = yield from namespaces_under_body(keys, req.namespace_prefix)
     first = count if not req.conditions and not unscored else max(count, 64)
-    streams = [_Stream(ns, page=min(first, PAGE_MAX)) for ns in namespaces]
+    size = min(first, PAGE_MAX)
+    low, high = lex_range(req.namespace_prefix)
+    reply = yield Call(
+        FIRST_PAGES, keys.route, (keys.base, low, high, ns_text(req.namespace_prefix), size)
+    )
+    streams = [_Stream(ns_from_text(_text(reply[j])), page=size) for j in range(0, len(reply), 2)]
     heap: list[tuple[tuple[float, Namespace, str], int, Row]] = []
     buffered = [0] * len(streams)
-    needy = list(range(len(streams)))
     seen: set[tuple[Namespace, str]] = set()
     out: list[Row] = []
+
+    def absorb(i: int, page: Sequence[Any]) -> None:
+        s = streams[i]
+        got = int(page[0])
+        s.done = got < s.page
+        s.start += got
+        s.page = min(s.page * 2, PAGE_MAX)
+        for entry in page[1:]:
+            if len(entry) < 2:
+                continue  # expired, not yet cleaned from the recency set
+            row = decode_row(s.namespace, _text(entry[0]), entry[1:])
+            if (row.namespace, row.key) in seen:
+                continue  # moved between pages by a concurrent write
+            seen.add((row.namespace, row.key))
+            if unscored and row.vector_count:
+                continue
+            if req.conditions and not matches(row.value, req.conditions):
+                continue
+            heapq.heappush(heap, (row.order(), i, row))
+            buffered[i] += 1
+
+    for i in range(len(streams)):
+        absorb(i, reply[2 * i + 1])
+    needy = [i for i, s in enumerate(streams) if not buffered[i] and not s.done]
     while len(out) < count:
         if needy:
             calls = tuple(
@@ -207,29 +231,9 @@ def recency_body(
                 for i in needy
             )
             replies = yield Pipe(calls)
-            refill: list[int] = []
-            for i, reply in zip(needy, replies, strict=True):
-                s = streams[i]
-                size = int(reply[0])
-                s.done = size < s.page
-                s.start += size
-                s.page = min(s.page * 2, PAGE_MAX)
-                for entry in reply[1:]:
-                    if len(entry) < 2:
-                        continue  # expired, not yet cleaned from the recency set
-                    row = decode_row(s.namespace, _text(entry[0]), entry[1:])
-                    if (row.namespace, row.key) in seen:
-                        continue  # moved between pages by a concurrent write
-                    seen.add((row.namespace, row.key))
-                    if unscored and row.vector_count:
-                        continue
-                    if req.conditions and not matches(row.value, req.conditions):
-                        continue
-                    heapq.heappush(heap, (row.order(), i, row))
-                    buffered[i] += 1
-                if not buffered[i] and not s.done:
-                    refill.append(i)
-            needy = refill
+            for i, page in zip(needy, replies, strict=True):
+                absorb(i, page)
+            needy = [i for i in needy if not buffered[i] and not streams[i].done]
             continue
         if not heap:
             break

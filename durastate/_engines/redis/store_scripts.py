@@ -173,21 +173,46 @@ return n
 """,
 )
 
+_PAGE = r"""
+local function page(ns, start, stop)
+  local members = redis.call('ZRANGE', P .. ':u:' .. esc(ns), start, stop)
+  local out = {#members}
+  for _, key in ipairs(members) do
+    local h = redis.call('HMGET', P .. ':i:' .. base_of(ns, key), 'v', 'c', 'u', 't', 'nv')
+    if h[1] then
+      out[#out + 1] = {key, h[1], h[2], h[3], h[4] or '', tonumber(h[5]) or 0}
+    else
+      out[#out + 1] = {key}
+    end
+  end
+  return out
+end
+"""
+
 RECENT = LuaScript(
     "durastate_store_recent",
     _COMMON
+    + _PAGE
     + r"""
 -- ARGV[2] namespace, ARGV[3..4] rank range of its recency set; answers the range size
 -- and per member {key, value, created, updated, ttl or '', vector count} or {key}
-local ns = ARGV[2]
-local members = redis.call('ZRANGE', P .. ':u:' .. esc(ns), ARGV[3], ARGV[4])
-local out = {#members}
-for _, key in ipairs(members) do
-  local h = redis.call('HMGET', P .. ':i:' .. base_of(ns, key), 'v', 'c', 'u', 't', 'nv')
-  if h[1] then
-    out[#out + 1] = {key, h[1], h[2], h[3], h[4] or '', tonumber(h[5]) or 0}
-  else
-    out[#out + 1] = {key}
+return page(ARGV[2], ARGV[3], ARGV[4])
+""",
+)
+
+FIRST_PAGES = LuaScript(
+    "durastate_store_first_pages",
+    _COMMON
+    + _PAGE
+    + r"""
+-- ARGV[2..3] lex range, ARGV[4] namespace prefix ('' = all), ARGV[5] page size: the
+-- namespaces at or under the prefix (whole labels), each followed by its first page
+local want, out = ARGV[4], {}
+local under = want .. '.'
+for _, ns in ipairs(redis.call('ZRANGEBYLEX', P .. ':n', ARGV[2], ARGV[3])) do
+  if want == '' or ns == want or string.sub(ns, 1, #under) == under then
+    out[#out + 1] = ns
+    out[#out + 1] = page(ns, 0, tonumber(ARGV[5]) - 1)
   end
 end
 return out
@@ -247,4 +272,14 @@ return out
 """,
 )
 
-__all__ = ["DELETE", "EXPORT", "GET", "NAMESPACES", "PUT", "RECENT", "REFRESH", "SWEEP"]
+__all__ = [
+    "DELETE",
+    "EXPORT",
+    "FIRST_PAGES",
+    "GET",
+    "NAMESPACES",
+    "PUT",
+    "RECENT",
+    "REFRESH",
+    "SWEEP",
+]
