@@ -96,3 +96,13 @@ def search_results(store: BaseStore) -> list[tuple[Any, ...]]:
     return [(h.namespace, h.key, h.value, h.created_at, h.updated_at, h.score) for h in hits] + [
         (h.namespace, h.key, h.value, h.created_at, h.updated_at) for h in plain
     ]
+
+
+EMBEDDED: list[str] = []
+"""Texts ``embed8`` was asked to embed (for tests of `--embed`)."""
+
+
+def embed8(texts: list[str]) -> list[list[float]]:
+    """An 8-dimensional embedder, named on the command line as migrate_support:embed8."""
+    EMBEDDED.extend(texts)
+    return HashingEmbeddings(8).embed_documents(texts)

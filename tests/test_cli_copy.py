@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 from langgraph.types import Command
-from migrate_support import config, graph, history, index_config, populate, search_results
+from migrate_support import (
+    EMBEDDED,
+    config,
+    graph,
+    history,
+    index_config,
+    populate,
+    search_results,
+)
 
 from durastate.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, run
 from durastate.connect import open_backends
@@ -185,3 +193,32 @@ def test_small_batches_page_through_every_item_once(
     assert again["copy"]["items_unchanged"] == 25
     with open_backends(dest) as backends:
         assert sorted(i.value["n"] for i in backends.store.search((), limit=100)) == list(range(25))
+
+
+def test_copy_embeds_again_for_a_destination_index_of_other_dimensions(
+    capsys: pytest.CaptureFixture[str], source_url: str, tmp_path: Path
+) -> None:
+    EMBEDDED.clear()
+    dest = f"sqlite:///{tmp_path}/dest.db"
+    index = ["--embed", "migrate_support:embed8", "--index-dims", "8", "--index-field", "text"]
+    result = copy_json(capsys, source_url, dest, "--only", "store", *index, "--verify")
+    assert result["copy"]["items_copied"] == 4 and result["verify"]["ok"]
+    assert sorted(EMBEDDED) == sorted(
+        ["likes trains to Lisbon", "short lived", "museum opening hours", "durastate moves data"]
+    )
+    with open_backends(dest) as dst:
+        dims = {len(v.vector) for i in dst.store.export_items() for v in i.vectors or ()}  # type: ignore[attr-defined]
+    assert dims == {8}
+    EMBEDDED.clear()
+    again = copy_json(
+        capsys, source_url, dest, "--only", "store", *index, "--on-conflict", "replace", "--reembed"
+    )
+    assert again["copy"]["items_unchanged"] == 4 and EMBEDDED == []
+    code, _, err = durastate(capsys, "copy", source_url, dest, "--reembed")
+    assert code == EXIT_USAGE and "--reembed needs --embed" in err
+    code, _, err = durastate(capsys, "copy", source_url, dest, "--embed", "migrate_support:embed8")
+    assert code == EXIT_USAGE and "--embed needs --index-dims" in err
+    code, _, err = durastate(
+        capsys, "copy", source_url, dest, "--embed", "migrate_support:nope", "--index-dims", "8"
+    )
+    assert code == EXIT_USAGE and "has no attribute 'nope'" in err

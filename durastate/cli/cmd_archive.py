@@ -11,6 +11,7 @@ import click
 
 from durastate import __version__
 from durastate.cli.cmd_copy import fail_on
+from durastate.cli.embedding import index_config
 from durastate.cli.failures import explain
 from durastate.cli.opening import open_side
 from durastate.cli.params import BACKEND_URL, SOURCE_URL
@@ -109,7 +110,10 @@ def export_command(source: BackendURL, file: Path, force: bool, do_verify: bool,
 def import_command(file: Path, destination: BackendURL, do_verify: bool, **kw: Any) -> None:
     """Load the archive FILE into DESTINATION (safe to repeat, like `durastate copy`)."""
     selection = parse_selection(kw)
+    index = index_config(kw)
     options = copy_options(selection, kw)
+    if options.reembed and index is None:
+        raise click.UsageError("--reembed needs --embed (the destination's embedder)")
     archive = ArchiveSource(file)
     with open_side(
         destination,
@@ -117,6 +121,7 @@ def import_command(file: Path, destination: BackendURL, do_verify: bool, **kw: A
         checkpoints=selection.checkpoints,
         store=selection.store,
         cache=selection.caches,
+        index=index,
     ) as dst:
         with explain(f"importing {file} into {destination.masked}"):
             report = copy_data(archive, dst, options)

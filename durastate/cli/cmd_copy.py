@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from durastate.cli.embedding import index_config
 from durastate.cli.failures import CommandFailed, explain
 from durastate.cli.opening import open_side
 from durastate.cli.params import BACKEND_URL, SOURCE_URL
@@ -43,7 +44,10 @@ different data is refused (exit status 1) unless --on-conflict says otherwise.
 def copy(source: BackendURL, destination: BackendURL, do_verify: bool, **kw: Any) -> None:
     """Copy threads (all checkpoints) and store items from SOURCE to DESTINATION."""
     selection = parse_selection(kw)
+    index = index_config(kw)
     options = copy_options(selection, kw)
+    if options.reembed and index is None:
+        raise click.UsageError("--reembed needs --embed (the destination's embedder)")
     if same_backend(source, destination):
         raise click.UsageError("SOURCE and DESTINATION are the same backend")
     with (
@@ -60,6 +64,7 @@ def copy(source: BackendURL, destination: BackendURL, do_verify: bool, **kw: Any
             checkpoints=selection.checkpoints,
             store=selection.store,
             cache=selection.caches,
+            index=index,
         ) as dst,
     ):
         with explain(f"copying from {source.masked} to {destination.masked}"):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import click
 
 from durastate.cli.failures import CommandFailed, explain
-from durastate.connect import BackendURL, Part, backend_class, open_part
+from durastate.connect import BackendURL, Part, PartOptions, backend_class, open_part
 from durastate.migrate import BackendSide
 from durastate.migrate.official import OfficialURL, open_official
 
@@ -52,6 +52,7 @@ def open_side(
     checkpoints: bool = True,
     store: bool = True,
     cache: bool = False,
+    index: Mapping[str, Any] | None = None,
 ) -> Iterator[BackendSide]:
     """The URL's checkpointer, store and cache (sync classes); a destination is set up first."""
     writing = role == "destination"
@@ -80,5 +81,6 @@ def open_side(
                 continue
             require(url, part, role)
             with explain(f"opening the {role} {part} at {url.masked}"):
-                parts[part] = stack.enter_context(open_part(url, part, setup=writing))
+                options = PartOptions(index=index) if part == "store" else None
+                parts[part] = stack.enter_context(open_part(url, part, options, setup=writing))
         yield BackendSide(parts["checkpointer"], parts["store"], parts["cache"])

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from durastate.cli.embedding import index_options
 from durastate.cli.params import DURATION
 from durastate.migrate import CopyOptions, CopyReport, Selection, VerifyReport
 from durastate.migrate.options import CONFLICT_POLICIES
@@ -75,9 +76,10 @@ def transfer_options(fn: F) -> F:
     fn = click.option(
         "--reembed",
         is_flag=True,
-        help="Embed store items again on the destination (its index) instead of copying"
-        " their vectors.",
+        help="Embed the items written with --embed instead of copying their vectors"
+        " (items the destination already holds identically are left as they are).",
     )(fn)
+    fn = index_options(fn)
     fn = click.option(
         "--batch-size",
         type=click.IntRange(min=1),
