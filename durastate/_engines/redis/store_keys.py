@@ -12,7 +12,8 @@ whole store lives in one slot (its scripts span namespaces; it works, on one sha
 - ``:u:<ns>``: sorted set of the namespace's keys by ``-updated_at`` (recency order).
 - ``:n``: sorted set (lexicographic) of namespaces that hold items, for ``list_namespaces``.
 - ``:x``: sorted set of ``<ns>\\0<key>`` by expiry in server milliseconds, so expired items
-  leave ``:u`` and ``:n`` lazily (on ``list_namespaces``) and on ``sweep_ttl``.
+  leave ``:u`` and ``:n`` lazily (on ``list_namespaces`` and a few on every write) and on
+  ``sweep_ttl``.
 - ``:idx``: the name of the query-engine index (when an index is configured).
 
 Namespaces are their labels joined by ``.`` (labels never contain one); ``<ns>`` and
