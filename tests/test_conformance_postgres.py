@@ -10,7 +10,12 @@ from postgres_support import Schemas
 
 from durastate.cache.postgres import PostgresCache
 from durastate.checkpoint.postgres import AsyncPostgresSaver, PostgresSaver
-from durastate.conformance import CacheContract, CheckpointerContract, StoreContract
+from durastate.conformance import (
+    CacheContract,
+    CheckpointerContract,
+    GraphScenarioContract,
+    StoreContract,
+)
 from durastate.conformance.bad_input_saver import CacheBadInput, CheckpointerBadInput
 from durastate.conformance.bad_input_store import StoreBadInput
 from durastate.conformance.harness import Opener
@@ -63,4 +68,8 @@ class TestPostgresCache(CacheContract):
 
 
 class TestPostgresCacheBadInput(CacheBadInput):
+    pass
+
+
+class TestPostgresGraphs(GraphScenarioContract):
     pass
