@@ -189,7 +189,7 @@ def test_awkward_names_keep_their_keys_and_leave_nothing_behind(
     names = [(label, "x", key) for label in AWKWARD for key in [*AWKWARD, ""]]
     with RedisStore.from_conn_string(redis_url, key_prefix=prefix) as store:
         store.batch(
-            [PutOp((a, b), key, {"ns": [a, b], "key": key}, ttl=0.005) for a, b, key in names]
+            [PutOp((a, b), key, {"ns": [a, b], "key": key}, ttl=0.01) for a, b, key in names]
         )
         stored = set(keys_under(redis_url, prefix))
         assert all(keys.item((a, b), key).encode() in stored for a, b, key in names)
@@ -200,7 +200,7 @@ def test_awkward_names_keep_their_keys_and_leave_nothing_behind(
         assert store.list_namespaces() == sorted({(a, b) for a, b, _ in names})
         store.put(("plain",), "kept", {})
         store.delete(("plain",), "kept")
-        time.sleep(0.4)
+        time.sleep(0.7)
         assert store.sweep_ttl() == len(names)
         assert store.list_namespaces() == []
     assert keys_under(redis_url, prefix) == []
