@@ -306,6 +306,7 @@ def test_store_and_cache_work_behind_pgbouncer(pgbouncer_url: str, schemas: Sche
             assert len(cache.get([(("n",), f"k{i}") for i in range(20)])) == 20
         cache.clear([("n",)])
         assert cache.get([(("n",), "k1")]) == {}
+        assert cache.schema_version() == 1
 
 
 async def test_async_store_and_cache_behind_pgbouncer(pgbouncer_url: str, schemas: Schemas) -> None:
@@ -419,6 +420,7 @@ async def test_cache_and_store_on_the_callers_async_connections(
         await cache.aset({(("c",), "k"): ({"v": 1}, 60)})
         got = await asyncio.to_thread(cache.get, [(("c",), "k")])
         assert got == {(("c",), "k"): {"v": 1}}
+        assert await cache.aschema_version() == 1
         await cache.aclose()
         assert not conn.closed
     async with AsyncConnectionPool(postgres_url, kwargs={"autocommit": True}) as pool:

@@ -138,6 +138,18 @@ class PostgresCache(CacheBase[ValueT]):
         else:
             await self._driver().setup(CACHE)
 
+    def schema_version(self) -> int:
+        """The cache schema version recorded in the database (0 before setup)."""
+        if self._sync is not None:
+            return self._sync.version(CACHE)
+        assert self._async is not None and self._loop is not None
+        return run_on_loop(self._loop, self._async.version(CACHE), type(self).__name__)
+
+    async def aschema_version(self) -> int:
+        if self._sync is not None and self._url is None:
+            return await asyncio.to_thread(self._sync.version, CACHE)
+        return await self._driver().version(CACHE)
+
     # -- running operations --------------------------------------------------------------
     def _driver(self) -> AsyncDatabase:
         if self._async is None:
