@@ -39,6 +39,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--only", help="comma-separated workload names (graph_loop, saver_ops, ...)")
     p.add_argument("--reps", type=int, help="override the number of repetitions")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SIZE=N",
+        help="override one size, e.g. --set store_items=100000 (see harness.Sizes)",
+    )
     p.add_argument("--out", type=Path, help="results folder (default: results/<date>-<machine>)")
     p.add_argument("--note", action="append", default=[], help="a note kept with the results")
     p.add_argument("--no-chart", action="store_true", help="skip the PNG (no matplotlib needed)")
@@ -49,8 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     mode = args.sizes or ("quick" if args.quick else "full")
     sizes = SIZES[mode]
-    if args.reps:
-        sizes = type(sizes)(**{**asdict(sizes), "reps": args.reps})
+    overrides: dict[str, int] = {"reps": args.reps} if args.reps else {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in asdict(sizes) or not value.isdigit():
+            raise SystemExit(f"--set {item!r}: expected one of {', '.join(asdict(sizes))}=N")
+        overrides[key] = int(value)
+    if overrides:
+        sizes = type(sizes)(**{**asdict(sizes), **overrides})
     info = report.machine_info()
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     suffix = "" if mode == "full" else f"-{mode}"
