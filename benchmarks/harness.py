@@ -299,7 +299,7 @@ def run_engine(
         if wl.minor_async and not sizes.every_async:
             outcome.skipped.append(
                 {"engine": engine.name, "workload": wl.name, "mode": wl.mode,
-                 "reason": "quick mode runs this workload in sync mode only"}
+                 "reason": "sync only in this run (quick mode or --set every_async=0)"}
             )  # fmt: skip
             continue
         sides: dict[str, Side] = {}

@@ -3,7 +3,8 @@
 Each side gets its own schema, dropped and recreated for every run (durastate through its
 ``schema=`` option, the official package through the connection's ``search_path``), on
 the server in ``DURASTATE_BENCH_POSTGRES_URL`` (``benchmarks/run`` starts one of its own).
-Both open from a URL the way their documentation shows. Storage is the total size of the
+Both open from a URL the way their documentation shows. langgraph has no Postgres cache,
+so durastate's ``PostgresCache`` has no row here. Storage is the total size of the
 side's tables with their indexes and TOAST, without a VACUUM.
 """
 
@@ -73,6 +74,21 @@ def _durastate() -> Side:
             await s.setup()
             yield s
 
+    cache = None
+    try:
+        from durastate.cache.postgres import PostgresCache
+
+        @contextmanager
+        def _cache(workdir: Path) -> Iterator[Any]:
+            _reset(OURS)
+            with PostgresCache.from_conn_string(_url(), schema=OURS) as c:
+                c.setup()
+                yield c
+
+        cache = _cache
+    except ImportError:
+        pass
+
     store = astore = None
     try:
         import durastate.store.postgres as pgs  # type: ignore[import-not-found,unused-ignore]
@@ -102,6 +118,8 @@ def _durastate() -> Side:
         asaver=asaver,
         store=store,
         astore=astore,
+        cache=cache,
+        acache=cache,
         saver_bytes=lambda workdir: _schema_bytes(OURS),
         storage_unit="table bytes",
     )
