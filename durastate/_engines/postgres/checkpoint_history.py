@@ -19,8 +19,8 @@ from durastate._engines.postgres.checkpoint_read import ts
 from durastate._engines.postgres.migrations import qualify
 from durastate._engines.postgres.requests import Body, Operation, Rows
 from durastate._engines.postgres.schema import CHECKPOINTS
-from durastate._engines.sqlite.checkpoint_history import ChannelHistory
 from durastate.checkpoint.base import StoredWrite, parse_config, sort_writes
+from durastate.checkpoint.history import ChannelHistory
 
 MAX_DEPTH = 1_000_000
 """Ancestors a walk follows at most (a guard against a parent chain that loops)."""

@@ -44,6 +44,7 @@ from durastate.checkpoint.base import (
     metadata_matches,
     sort_writes,
 )
+from durastate.checkpoint.history import ChannelHistory
 from durastate.errors import DeserializationError, InvalidInputError
 
 
@@ -366,14 +367,6 @@ def sweep_body(layout: Layout) -> Body[int]:
     alive = yield Pipe(tuple(Cmd(("EXISTS", layout.thread(t).namespaces)) for t in threads))
     gone = [t for t, n in zip(threads, alive, strict=True) if not int(n)]
     return (yield from _forget(layout, gone))
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelHistory:
-    """What a delta channel needs: writes oldest first, and the nearest stored value."""
-
-    writes: list[StoredWrite]
-    seed: Blob | None
 
 
 def history_body(

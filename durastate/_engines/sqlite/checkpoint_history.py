@@ -21,7 +21,8 @@ from durastate._engines.sqlite.checkpoint_write import full_value_body
 from durastate._engines.sqlite.inline import unpack_inline
 from durastate._engines.sqlite.requests import Body, Operation, Rows
 from durastate._engines.sqlite.schema import CHECKPOINTS
-from durastate.checkpoint.base import Blob, StoredWrite, parse_config, sort_writes
+from durastate.checkpoint.base import StoredWrite, parse_config, sort_writes
+from durastate.checkpoint.history import ChannelHistory
 from durastate.errors import DeserializationError
 
 WALK_BATCH = 256
@@ -64,14 +65,6 @@ FROM walk JOIN durastate_checkpoint_writes w
   ON w.thread_id = :thread AND w.checkpoint_ns = :ns AND w.checkpoint_id = walk.cid
 WHERE w.channel IN (SELECT channel FROM wanted)
 """
-
-
-@dataclass(slots=True)
-class ChannelHistory:
-    """One channel's writes (oldest first) after its nearest stored value, still encoded."""
-
-    writes: list[StoredWrite] = field(default_factory=list)
-    seed: Blob | None = None
 
 
 @dataclass(slots=True)

@@ -36,9 +36,9 @@ from durastate._engines.postgres.connections import SyncDatabase
 from durastate._engines.postgres.schema import CHECKPOINTS
 from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
 from durastate.checkpoint.flavours import SyncCheckpointer
+from durastate.checkpoint.history import decode_history
 from durastate.checkpoint.postgres import _core
 from durastate.checkpoint.postgres.aio import AsyncPostgresSaver
-from durastate.checkpoint.sqlite._core import decode_history
 from durastate.errors import InvalidInputError
 
 
@@ -205,7 +205,7 @@ class PostgresSaver(SyncCheckpointer):
         if not channels:
             return {}
         raw = self._db.run(_core.delta_history(self.schema, config, channels))
-        return decode_history(self, raw)
+        return decode_history(self.serde, raw)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

@@ -21,7 +21,6 @@ from durastate._engines.postgres.checkpoint_retention import (
 )
 from durastate._engines.postgres.checkpoint_write import put_operation, put_writes_operation
 from durastate._engines.postgres.requests import Operation
-from durastate._engines.sqlite.checkpoint_history import ChannelHistory
 from durastate.checkpoint.base import (
     CheckpointerBase,
     PreparedCheckpoint,
@@ -33,6 +32,7 @@ from durastate.checkpoint.base import (
     prepare_writes,
     ttl_seconds,
 )
+from durastate.checkpoint.history import ChannelHistory
 
 
 def freshness(saver: CheckpointerBase) -> Freshness:

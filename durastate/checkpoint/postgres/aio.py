@@ -23,8 +23,8 @@ from durastate._engines.postgres.connections import AsyncDatabase
 from durastate._engines.postgres.schema import CHECKPOINTS
 from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
 from durastate.checkpoint.flavours import AsyncCheckpointer
+from durastate.checkpoint.history import decode_history
 from durastate.checkpoint.postgres import _core
-from durastate.checkpoint.sqlite._core import decode_history
 from durastate.errors import InvalidInputError
 
 
@@ -188,7 +188,7 @@ class AsyncPostgresSaver(AsyncCheckpointer):
         if not channels:
             return {}
         raw = await self._db.run(_core.delta_history(self.schema, config, channels))
-        return decode_history(self, raw)
+        return decode_history(self.serde, raw)
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

@@ -32,6 +32,7 @@ from durastate._engines.redis.clients import SyncDriver
 from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
 from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
 from durastate.checkpoint.flavours import SyncCheckpointer
+from durastate.checkpoint.history import decode_history
 from durastate.checkpoint.redis import _core
 from durastate.checkpoint.redis.aio import AsyncRedisSaver
 
@@ -173,7 +174,7 @@ class RedisSaver(SyncCheckpointer):
         if not channels:
             return {}
         raw = self._driver.run(_core.delta_history(self, self.layout, config, channels))
-        return _core.decode_history(self, raw)
+        return decode_history(self.serde, raw)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

@@ -10,7 +10,6 @@ from langgraph.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
-    DeltaChannelHistory,
 )
 
 from durastate._engines.redis import checkpoint_ops as ops
@@ -26,12 +25,12 @@ from durastate.checkpoint.base import (
     check_prune,
     check_thread_ids,
     list_scope,
-    loads_named,
     parse_config,
     prepare_checkpoint,
     prepare_writes,
     ttl_seconds,
 )
+from durastate.checkpoint.history import ChannelHistory
 
 
 def freshness(saver: CheckpointerBase) -> ops.Freshness:
@@ -131,27 +130,5 @@ def sweep(layout: Layout) -> Body[int]:
 
 def delta_history(
     saver: CheckpointerBase, layout: Layout, config: RunnableConfig, channels: Sequence[str]
-) -> Body[dict[str, ops.ChannelHistory]]:
+) -> Body[dict[str, ChannelHistory]]:
     return ops.history_body(layout, parse_config(config), channels, freshness(saver))
-
-
-def decode_history(
-    saver: CheckpointerBase, raw: dict[str, ops.ChannelHistory]
-) -> dict[str, DeltaChannelHistory]:
-    """Decode writes and seeds, naming the channel when a stored value cannot be read."""
-    out: dict[str, DeltaChannelHistory] = {}
-    for channel, history in raw.items():
-        entry: DeltaChannelHistory = {
-            "writes": [
-                (
-                    w.task_id,
-                    w.channel,
-                    loads_named(saver.serde, (w.type, w.data), f"write to {w.channel!r}"),
-                )
-                for w in history.writes
-            ]
-        }
-        if history.seed is not None:
-            entry["seed"] = loads_named(saver.serde, history.seed, f"channel {channel!r}")
-        out[channel] = entry
-    return out

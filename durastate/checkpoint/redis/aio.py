@@ -23,6 +23,7 @@ from durastate._engines.redis.clients import AsyncDriver
 from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
 from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
 from durastate.checkpoint.flavours import AsyncCheckpointer
+from durastate.checkpoint.history import decode_history
 from durastate.checkpoint.redis import _core
 
 
@@ -171,7 +172,7 @@ class AsyncRedisSaver(AsyncCheckpointer):
         if not channels:
             return {}
         raw = await self._driver.run(_core.delta_history(self, self.layout, config, channels))
-        return _core.decode_history(self, raw)
+        return decode_history(self.serde, raw)
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

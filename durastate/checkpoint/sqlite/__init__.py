@@ -37,6 +37,7 @@ from durastate._engines.sqlite.migrations import version_operation
 from durastate._engines.sqlite.schema import CHECKPOINTS
 from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy
 from durastate.checkpoint.flavours import SyncCheckpointer
+from durastate.checkpoint.history import decode_history
 from durastate.checkpoint.sqlite import _core
 from durastate.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -178,7 +179,7 @@ class SqliteSaver(SyncCheckpointer):
         if not channels:
             return {}
         raw = self._db.run(_core.delta_history(config, channels))
-        return _core.decode_history(self, raw)
+        return decode_history(self.serde, raw)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

@@ -11,10 +11,9 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
-    DeltaChannelHistory,
 )
 
-from durastate._engines.sqlite.checkpoint_history import ChannelHistory, history_operation
+from durastate._engines.sqlite.checkpoint_history import history_operation
 from durastate._engines.sqlite.checkpoint_read import (
     Freshness,
     Lister,
@@ -38,11 +37,11 @@ from durastate.checkpoint.base import (
     check_prune,
     check_thread_ids,
     dumps_named,
-    loads_named,
     prepare_checkpoint,
     prepare_writes,
     ttl_seconds,
 )
+from durastate.checkpoint.history import ChannelHistory
 
 
 def freshness(saver: CheckpointerBase) -> Freshness:
@@ -57,28 +56,6 @@ def delta_history(
     config: RunnableConfig, channels: Sequence[str]
 ) -> Operation[dict[str, ChannelHistory]]:
     return history_operation(config, channels)
-
-
-def decode_history(
-    saver: CheckpointerBase, raw: Mapping[str, ChannelHistory]
-) -> dict[str, DeltaChannelHistory]:
-    """Decode writes and seeds, naming the channel when a stored value cannot be read."""
-    out: dict[str, DeltaChannelHistory] = {}
-    for channel, history in raw.items():
-        entry: DeltaChannelHistory = {
-            "writes": [
-                (
-                    w.task_id,
-                    w.channel,
-                    loads_named(saver.serde, (w.type, w.data), f"write to {w.channel!r}"),
-                )
-                for w in history.writes
-            ]
-        }
-        if history.seed is not None:
-            entry["seed"] = loads_named(saver.serde, history.seed, f"channel {channel!r}")
-        out[channel] = entry
-    return out
 
 
 def decode_found(saver: CheckpointerBase, stored: StoredCheckpoint) -> CheckpointTuple:

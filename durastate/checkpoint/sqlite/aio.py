@@ -25,6 +25,7 @@ from durastate._engines.sqlite.migrations import version_operation
 from durastate._engines.sqlite.schema import CHECKPOINTS
 from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy
 from durastate.checkpoint.flavours import AsyncCheckpointer
+from durastate.checkpoint.history import decode_history
 from durastate.checkpoint.sqlite import _core
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class AsyncSqliteSaver(AsyncCheckpointer):
         if not channels:
             return {}
         raw = await self._db.run(_core.delta_history(config, channels))
-        return _core.decode_history(self, raw)
+        return decode_history(self.serde, raw)
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
