@@ -217,3 +217,35 @@ def index_operation(ctx: StoreContext) -> Operation[None]:
         yield Run(f"{lock}; {ctx.sql(ddl)}")
 
     return Operation(body, transaction=True, needs=ctx.needs)
+
+
+class AnalyzeSchedule:
+    """When to ``ANALYZE`` after bulk writes: at 1,000 items written, then at each 4x.
+
+    Autovacuum analyzes a new table only a minute or more after a bulk load; until then
+    the planner has no statistics, takes a namespace for selective and sorts every vector
+    instead of walking the ANN index. Counting a store object's own writes is enough to
+    catch the loads that matter.
+    """
+
+    def __init__(self, first: int = 1000) -> None:
+        self.written = 0
+        self.next = first
+
+    def due(self, puts: int) -> bool:
+        self.written += puts
+        if self.written < self.next:
+            return False
+        while self.next <= self.written:
+            self.next *= 4
+        return True
+
+
+def analyze_operation(ctx: StoreContext) -> Operation[None]:
+    """Refresh the planner's statistics of the store's tables (a warning, not an error,
+    for a role that may not analyze them)."""
+
+    def body() -> Body[None]:
+        yield Run(ctx.sql("ANALYZE {p}durastate_store, {p}durastate_store_vectors"))
+
+    return Operation(body, needs=(STORE,))

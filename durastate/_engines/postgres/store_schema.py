@@ -196,7 +196,7 @@ class VectorLayout:
         """
         if self.kind == "flat":
             return None
-        ef = self.ef_search or min(1000, max(40, candidates))
+        ef = self.ef_search or min(1000, max(100, 2 * candidates))
         probes = self.probes or max(1, min(self.nlist, 10))
         return (
             "SET LOCAL hnsw.iterative_scan = relaxed_order; "

@@ -25,6 +25,8 @@ from psycopg_pool import ConnectionPool
 
 from durastate._engines.postgres.connections import SyncDatabase
 from durastate._engines.postgres.store_ops import (
+    AnalyzeSchedule,
+    analyze_operation,
     batch_operation,
     index_operation,
     sweep_operation,
@@ -79,6 +81,7 @@ class PostgresStore(SyncStore):
         self.schema = self._db.schema
         self._ctx = store_context(self, deserializer)
         self._indexed = False
+        self._analyze = AnalyzeSchedule()
 
     @classmethod
     @contextmanager
@@ -148,7 +151,10 @@ class PostgresStore(SyncStore):
     def run_batch(self, batch: PreparedBatch) -> list[Result]:
         self._ready()
         batch.now = time.time()
-        return self._db.run(batch_operation(self._ctx, batch))
+        results = self._db.run(batch_operation(self._ctx, batch))
+        if batch.puts and self._analyze.due(len(batch.puts)):
+            self._db.run(analyze_operation(self._ctx))
+        return results
 
     def sweep_ttl(self) -> int:
         return self._db.run(sweep_operation(self._ctx))
@@ -169,7 +175,10 @@ class PostgresStore(SyncStore):
         plan = plan_import(self, items, reembed=reembed)
         self.embed_sync(plan.batch)
         self._ready()
-        return self._db.run(import_operation(self._ctx, plan))
+        written = self._db.run(import_operation(self._ctx, plan))
+        if self._analyze.due(written):
+            self._db.run(analyze_operation(self._ctx))
+        return written
 
 
 __all__ = ["AsyncPostgresStore", "PostgresStore"]

@@ -14,6 +14,8 @@ from psycopg_pool import AsyncConnectionPool
 from durastate._bridge import main_thread_loop, run_on_loop
 from durastate._engines.postgres.connections import AsyncDatabase
 from durastate._engines.postgres.store_ops import (
+    AnalyzeSchedule,
+    analyze_operation,
     batch_operation,
     index_operation,
     sweep_operation,
@@ -78,6 +80,7 @@ class AsyncPostgresStore(AsyncStore):
         self.loop = main_thread_loop()
         self._ctx = store_context(self, deserializer)
         self._indexed = False
+        self._analyze = AnalyzeSchedule()
 
     @classmethod
     @asynccontextmanager
@@ -146,7 +149,10 @@ class AsyncPostgresStore(AsyncStore):
     async def arun_batch(self, batch: PreparedBatch) -> list[Result]:
         await self._ready()
         batch.now = time.time()
-        return await self._db.run(batch_operation(self._ctx, batch))
+        results = await self._db.run(batch_operation(self._ctx, batch))
+        if batch.puts and self._analyze.due(len(batch.puts)):
+            await self._db.run(analyze_operation(self._ctx))
+        return results
 
     async def sweep_ttl(self) -> int:
         return await self._db.run(sweep_operation(self._ctx))
@@ -170,7 +176,10 @@ class AsyncPostgresStore(AsyncStore):
         plan = plan_import(self, items, reembed=reembed)
         await self.embed_async(plan.batch)
         await self._ready()
-        return await self._db.run(import_operation(self._ctx, plan))
+        written = await self._db.run(import_operation(self._ctx, plan))
+        if self._analyze.due(written):
+            await self._db.run(analyze_operation(self._ctx))
+        return written
 
     def export_items(
         self, namespace_prefix: Namespace = (), *, batch_size: int = 500
