@@ -8,7 +8,8 @@ TTL in seconds; an expired entry is never returned and the sweeper deletes it;
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
@@ -19,6 +20,8 @@ from durastate._bridge import main_thread_loop, run_on_loop
 from durastate._engines.postgres.cache_ops import (
     CACHE,
     clear_operation,
+    count_operation,
+    export_page_operation,
     read_operation,
     sweep_operation,
     write_operation,
@@ -194,6 +197,21 @@ class PostgresCache(CacheBase[ValueT]):
 
     async def asweep_ttl(self) -> int:
         return await self._arun(sweep_operation(self.schema))
+
+    # -- moving data ---------------------------------------------------------------------
+    def export_entries(self, *, batch_size: int = 500) -> Iterator[CacheEntry]:
+        """Every live entry with its absolute expiry, in (namespace, key) order, by pages."""
+        after: tuple[str, str] | None = None
+        while True:
+            page = self._run(export_page_operation(after, batch_size, time.time(), self.schema))
+            yield from page
+            if len(page) < batch_size:
+                return
+            after = (page[-1].ns_text, page[-1].key)
+
+    def count_entries(self) -> int:
+        """How many live (unexpired) entries the cache holds."""
+        return self._run(count_operation(time.time(), self.schema))
 
 
 __all__ = ["PostgresCache"]

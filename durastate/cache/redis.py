@@ -9,7 +9,8 @@ server are raised, never swallowed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -20,7 +21,15 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 
 from durastate._bridge import main_thread_loop, run_on_loop
-from durastate._engines.redis.cache_ops import clear_body, read_body, sweep_body, write_body
+from durastate._engines.redis.cache_ops import (
+    clear_body,
+    count_body,
+    export_namespace_body,
+    namespaces_body,
+    read_body,
+    sweep_body,
+    write_body,
+)
 from durastate._engines.redis.clients import AsyncDriver, SyncDriver
 from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
 from durastate._engines.redis.requests import Body
@@ -166,6 +175,23 @@ class RedisCache(CacheBase[ValueT]):
 
     async def asweep_ttl(self) -> int:
         return await self._arun(sweep_body(self.layout))
+
+    # -- moving data ---------------------------------------------------------------------
+    def export_entries(self, *, batch_size: int = 500) -> Iterator[CacheEntry]:
+        """Every live entry with its absolute expiry, namespace by namespace, in pages
+        (an entry written or expiring during the export may be seen twice or not at all)."""
+        for ns_text in self._run(namespaces_body(self.layout)):
+            cursor = "0"
+            while True:
+                body = export_namespace_body(self.layout, ns_text, cursor, batch_size, time.time())
+                cursor, entries = self._run(body)
+                yield from entries
+                if cursor == "0":
+                    break
+
+    def count_entries(self) -> int:
+        """How many live (unexpired) entries the cache holds."""
+        return self._run(count_body(self.layout))
 
 
 __all__ = ["RedisCache"]

@@ -333,3 +333,40 @@ class CacheContract(BothModes):
             assert await d.get([(("x",), "1")]) == {(("x",), "1"): "from " + api.mode}
             await d.clear([("x",)])
             assert await c.get([(("x",), "1")]) == {}
+
+    # -- moving data ---------------------------------------------------------------------
+    async def test_export_and_import_keep_entries_and_expiry(
+        self, api: Any, cache_opener: Opener
+    ) -> None:
+        """``export_entries`` gives every live entry with its absolute expiry (what
+        ``durastate copy --cache`` moves); ``import_entries`` writes them back as they were;
+        ``count_entries`` counts live entries."""
+        pairs: dict[FullKey, tuple[Any, int | None]] = {
+            (("a",), "long"): ({"v": 1}, 3600),
+            (("a", "b:c"), "forever"): ([1, "two"], None),
+            (("é",), "k*1"): ("text", 600),
+        }
+        async with opened(cache_opener) as cache:
+            c = api.bind(cache)
+            await c.set(pairs)
+            await c.set({(("a",), "gone"): ("x", TTL)})
+            await asyncio.sleep(PAST_TTL)
+            exported = await asyncio.to_thread(lambda: list(cache.export_entries(batch_size=2)))
+            assert sorted((e.namespace, e.key) for e in exported) == sorted(pairs)
+            expiry = {(e.namespace, e.key): e.expires_at for e in exported}
+            assert expiry[(("a", "b:c"), "forever")] is None
+            assert await asyncio.to_thread(cache.count_entries) == 3
+            await c.clear()
+            assert await c.get(list(pairs)) == {}
+            assert await asyncio.to_thread(cache.import_entries, exported) == 3
+        async with opened(cache_opener) as cache:
+            c = api.bind(cache)
+            assert await c.get(list(pairs)) == {k: v for k, (v, _) in pairs.items()}
+            again = await asyncio.to_thread(lambda: list(cache.export_entries()))
+            for entry in again:
+                before = expiry[(entry.namespace, entry.key)]
+                if before is None:
+                    assert entry.expires_at is None
+                else:
+                    assert entry.expires_at is not None
+                    assert abs(entry.expires_at - before) < 1.0

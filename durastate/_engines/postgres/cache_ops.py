@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from durastate._engines.postgres.migrations import qualify
 from durastate._engines.postgres.requests import Body, Component, Operation, Rows, Run
 from durastate._engines.sqlite.store_rows import check_text
-from durastate.cache.base import CacheEntry
+from durastate.cache.base import CacheEntry, decode_namespace
 from durastate.checkpoint.base import Blob
 
 CACHE = Component(
@@ -107,5 +108,48 @@ def sweep_operation(schema: str | None) -> Operation[int]:
     def body() -> Body[int]:
         sql = "DELETE FROM {p}durastate_cache WHERE expires_at <= %(now)s"
         return int((yield Run(qualify(sql, schema), {"now": time.time()})))
+
+    return Operation(body, needs=(CACHE,))
+
+
+def export_page_operation(
+    after: tuple[str, str] | None, size: int, now: float, schema: str | None
+) -> Operation[list[CacheEntry]]:
+    """Up to ``size`` live entries after ``after`` (ns text, key), in (ns, key) order."""
+    sql = (
+        "SELECT ns, key, type, data, expires_at FROM {p}durastate_cache "
+        "WHERE (expires_at IS NULL OR expires_at > %(now)s)"
+    )
+    params: dict[str, Any] = {"now": now, "size": size}
+    if after is not None:
+        sql += ' AND (ns, key) > (%(ns)s COLLATE "C", %(key)s COLLATE "C")'
+        params.update(ns=after[0], key=after[1])
+    sql += " ORDER BY ns, key LIMIT %(size)s"
+
+    def body() -> Body[list[CacheEntry]]:
+        rows = yield Rows(qualify(sql, schema), params)
+        return [
+            CacheEntry(
+                decode_namespace(r[0]),
+                r[0],
+                r[1],
+                r[2],
+                bytes(r[3]),
+                None if r[4] is None else r[4] - now,
+                r[4],
+            )
+            for r in rows
+        ]
+
+    return Operation(body, needs=(CACHE,))
+
+
+def count_operation(now: float, schema: str | None) -> Operation[int]:
+    """How many entries have not expired at ``now``."""
+    sql = "SELECT count(*) FROM {p}durastate_cache WHERE expires_at IS NULL OR expires_at > %(now)s"
+
+    def body() -> Body[int]:
+        rows = yield Rows(qualify(sql, schema), {"now": now})
+        return int(rows[0][0])
 
     return Operation(body, needs=(CACHE,))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from durastate._engines.redis.keys import Layout
+from durastate._engines.redis.keys import Layout, unescape
 from durastate._engines.redis.requests import Body, Call, Cmd, LuaScript, Pipe
-from durastate.cache.base import CacheEntry
+from durastate.cache.base import CacheEntry, decode_namespace
 from durastate.checkpoint.base import Blob
 from durastate.errors import InvalidInputError
 
@@ -150,3 +150,67 @@ def sweep_body(layout: Layout) -> Body[int]:
         if revived:
             yield Cmd(("SADD", layout.cache_namespaces, *revived))
     return sum(int(count) for count, _ in replies)
+
+
+EXPORT_PAGE = LuaScript(
+    "durastate_cache_export_page",
+    _NOW
+    + """
+local scan = redis.call('ZSCAN', KEYS[1], ARGV[2], 'COUNT', tonumber(ARGV[3]))
+local page = scan[2]
+local out = {}
+for i = 1, #page, 2 do
+  if tonumber(page[i + 1]) > now then
+    local v = redis.call('GET', ARGV[1] .. ':e:' .. page[i])
+    if v then
+      out[#out + 1] = page[i]
+      out[#out + 1] = page[i + 1]
+      out[#out + 1] = v
+    end
+  end
+end
+return {scan[1], out}
+""",
+)
+
+COUNT_LIVE = LuaScript(
+    "durastate_cache_count_live",
+    _NOW + "\nreturn redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')\n",
+)
+
+
+def export_namespace_body(
+    layout: Layout, ns_text: str, cursor: str, size: int, now: float
+) -> Body[tuple[str, list[CacheEntry]]]:
+    """One ``ZSCAN`` step over a namespace's index with the live entries it found.
+
+    ZSCAN returns every entry present for the whole scan even while others expire or
+    are written (an entry may come twice; importing it twice is harmless). Answers the
+    next cursor ("0" when done) and the entries.
+    """
+    keys = layout.cache(ns_text)
+    next_cursor, flat = yield Call(EXPORT_PAGE, (keys.index,), (keys.base, cursor, size))
+    namespace = decode_namespace(ns_text)
+    entries = []
+    for i in range(0, len(flat), 3):
+        key = unescape(bytes(flat[i]).decode())
+        score = float(bytes(flat[i + 1]).decode())
+        expires_at = None if math.isinf(score) else score / 1000.0
+        type_, data = unpack_value(flat[i + 2], f"cache entry {key!r} in {ns_text}")
+        remaining = None if expires_at is None else expires_at - now
+        entries.append(CacheEntry(namespace, ns_text, key, type_, data, remaining, expires_at))
+    return bytes(next_cursor).decode(), entries
+
+
+def namespaces_body(layout: Layout) -> Body[list[str]]:
+    """Every cache namespace text that has (or recently had) entries, sorted."""
+    return (yield from _known_namespaces(layout))
+
+
+def count_body(layout: Layout) -> Body[int]:
+    """How many unexpired entries the cache indexes, over every namespace."""
+    targets = yield from _known_namespaces(layout)
+    if not targets:
+        return 0
+    replies = yield Pipe(tuple(Call(COUNT_LIVE, (layout.cache(ns).index,), ()) for ns in targets))
+    return sum(int(n) for n in replies)
