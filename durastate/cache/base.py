@@ -19,6 +19,7 @@ from langgraph.cache.base import BaseCache, FullKey, Namespace
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from durastate._bridge import in_thread
+from durastate._limits import check_name_size
 from durastate._sweeper import ThreadSweeper
 from durastate.checkpoint.base import Blob, dumps_named, loads_named
 from durastate.errors import InvalidInputError
@@ -48,6 +49,7 @@ def check_namespace(namespace: Any) -> Namespace:
             )
         if "\x00" in label:
             raise InvalidInputError(f"cache namespace {namespace!r}: label contains NUL")
+    check_name_size(encode_namespace(namespace), "cache namespace")
     return namespace
 
 
@@ -63,6 +65,7 @@ def check_full_key(full_key: Any) -> tuple[Namespace, str]:
         raise InvalidInputError(f"cache key in {ns!r} must be a string, got {type(key).__name__}")
     if "\x00" in key:
         raise InvalidInputError(f"cache key {key!r} in {ns!r} contains NUL")
+    check_name_size(key, f"cache key in {ns!r}:")
     return ns, key
 
 

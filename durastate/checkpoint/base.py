@@ -24,6 +24,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol, maybe_add_typed_methods
 
+from durastate._limits import check_name_size
 from durastate.errors import DeserializationError, InvalidInputError, SerializationError
 from durastate.serde import apply_allowlist, default_serializer, serialization_error_with_prefix
 from durastate.store.filters import json_equal
@@ -178,6 +179,7 @@ def parse_config(config: RunnableConfig | None, *, need_id: bool = False) -> Che
     for label, text in (("thread_id", thread_id), ("checkpoint_ns", checkpoint_ns)):
         if "\x00" in text:
             raise InvalidInputError(f"config['configurable']['{label}'] must not contain NUL")
+        check_name_size(text, f"config['configurable']['{label}']")
     if need_id and checkpoint_id is None:
         raise InvalidInputError("config['configurable']['checkpoint_id'] is required here")
     return CheckpointRef(thread_id, checkpoint_ns, checkpoint_id)

@@ -32,6 +32,7 @@ from langgraph.store.base import (
 )
 
 from durastate._bridge import in_thread, iterate_in_thread, run_on_loop
+from durastate._limits import check_name_size
 from durastate._sweeper import TaskSweeper, ThreadSweeper
 from durastate.errors import InvalidInputError
 from durastate.store.filters import Condition, compile_filter, matches
@@ -81,6 +82,7 @@ def check_namespace(
         raise StoreNamespaceError("namespace () must not be empty")
     for label in namespace:
         check_label(label, namespace)
+    check_name_size(".".join(namespace), "namespace", StoreNamespaceError)
     if writing and namespace[0] == "langgraph":
         raise StoreNamespaceError(f"namespace {namespace!r}: root label 'langgraph' is reserved")
     return cast(Namespace, namespace)
@@ -93,6 +95,7 @@ def check_key(key: Any, namespace: Namespace) -> str:
         )
     if "\x00" in key:
         raise InvalidInputError(f"key {key!r} in namespace {namespace!r} contains NUL")
+    check_name_size(key, f"key in namespace {namespace!r}:")
     return key
 
 
