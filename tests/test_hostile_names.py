@@ -13,6 +13,7 @@ import pytest
 from hostile_support import Engines, engines, outcome
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from langchain_core.runnables import RunnableConfig
 from langgraph.cache.base import BaseCache
 from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.store.base import BaseStore
@@ -82,9 +83,9 @@ def backends(postgres_url: str, redis_url: str) -> Iterator[Engines]:
 
 
 @pytest.fixture(scope="module")
-def sentinels(backends: Engines) -> dict[str, Any]:
+def sentinels(backends: Engines) -> RunnableConfig:
     """Data of a neighbour on every engine, which no hostile name may touch."""
-    cfg = {"configurable": {"thread_id": "sentinel", "checkpoint_ns": ""}}
+    cfg: RunnableConfig = {"configurable": {"thread_id": "sentinel", "checkpoint_ns": ""}}
     for saver in backends.savers.values():
         saver.put(cfg, empty_checkpoint(), {"source": "input", "step": -1}, {})
     for store in backends.stores.values():
@@ -94,7 +95,7 @@ def sentinels(backends: Engines) -> dict[str, Any]:
     return cfg
 
 
-def _neighbour_intact(backends: Engines, cfg: dict[str, Any]) -> None:
+def _neighbour_intact(backends: Engines, cfg: RunnableConfig) -> None:
     for name in backends.savers:
         assert backends.savers[name].get_tuple(cfg) is not None, name
         item = backends.stores[name].get(("sentinel",), "k")
@@ -129,7 +130,7 @@ def _store_trip(store: BaseStore, root: tuple[str, ...], label: str, key: str) -
 @SETTINGS
 @given(label=NAMES, key=NAMES)
 def test_store_namespaces_and_keys(
-    backends: Engines, sentinels: dict[str, Any], label: str, key: str
+    backends: Engines, sentinels: RunnableConfig, label: str, key: str
 ) -> None:
     """put / get / search / list_namespaces / delete with a hostile label and key."""
     root = ("hostile", uuid.uuid4().hex)
@@ -146,7 +147,7 @@ def test_store_namespaces_and_keys(
 
 
 def _saver_trip(saver: BaseCheckpointSaver[Any], thread: str, ns: str, cp: Any) -> Any:
-    cfg = {"configurable": {"thread_id": thread, "checkpoint_ns": ns}}
+    cfg: RunnableConfig = {"configurable": {"thread_id": thread, "checkpoint_ns": ns}}
     saved = outcome(saver.put, cfg, cp, {"source": "input", "step": -1, "label": ns}, {})
     if isinstance(saved, type):
         return saved
@@ -169,7 +170,7 @@ def _saver_trip(saver: BaseCheckpointSaver[Any], thread: str, ns: str, cp: Any) 
 @SETTINGS
 @given(thread=NAMES, ns=NAMES)
 def test_checkpointer_thread_ids_and_namespaces(
-    backends: Engines, sentinels: dict[str, Any], thread: str, ns: str
+    backends: Engines, sentinels: RunnableConfig, thread: str, ns: str
 ) -> None:
     """put / put_writes / get_tuple / list / delete_thread with a hostile thread id and
     checkpoint namespace."""
@@ -196,7 +197,7 @@ def _cache_trip(cache: BaseCache[Any], ns: tuple[str, ...], key: str) -> Any:
 
 @SETTINGS
 @given(label=NAMES, key=NAMES)
-def test_cache_keys(backends: Engines, sentinels: dict[str, Any], label: str, key: str) -> None:
+def test_cache_keys(backends: Engines, sentinels: RunnableConfig, label: str, key: str) -> None:
     """set / get / clear with a hostile namespace label and key; clearing one namespace
     leaves every other one alone."""
     ns = ("hostile", uuid.uuid4().hex, label)
