@@ -220,7 +220,14 @@ class AsyncDriver:
                 cluster = self.cluster
                 client: aredis.Redis | None = None
                 if not cluster:
-                    client = aredis.Redis.from_url(self.url, **self.connection_args)
+                    # A connection the server closed (restart, CLIENT KILL) is reopened and
+                    # the command sent again, as the blocking client does: every operation
+                    # is idempotent (upserts, keep-first writes, deletes).
+                    args: dict[str, Any] = {
+                        "retry_on_error": [redis.ConnectionError, redis.TimeoutError]
+                    }
+                    args.update(self.connection_args)
+                    client = aredis.Redis.from_url(self.url, **args)
                 if cluster is None and client is not None:
                     try:
                         cluster = _is_cluster_info(await client.info("cluster"))
