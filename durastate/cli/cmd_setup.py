@@ -10,6 +10,7 @@ import click
 
 from durastate.cli.failures import explain
 from durastate.cli.params import BACKEND_URL
+from durastate.cli.reachability import check_reachable
 from durastate.connect import PARTS, BackendURL, Part, PartOptions, backend_class, open_part
 from durastate.store.vectors import DISTANCE_TYPES
 
@@ -70,6 +71,7 @@ def setup(
     if index_dims is not None:
         index = {"dims": index_dims, "embed": _no_embedding, "distance_type": distance}
     options = PartOptions(index=index)
+    check_reachable(url)
     report = []
     if not as_json:
         click.echo(f"{url.masked} ({url.engine})")

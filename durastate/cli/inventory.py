@@ -71,8 +71,37 @@ def cache_counts(cache: Any) -> dict[str, Any]:
 
 
 def storage_bytes(url: BackendURL) -> int | None:
-    """Bytes on disk of a SQLite database (with its WAL and shared-memory files)."""
+    """Bytes the backend uses: a SQLite file with its WAL and shared-memory files, the
+    Postgres tables (indexes and TOAST included) of its schema, or the Redis memory of
+    the keys under its prefix. None for memory:// and in-memory SQLite."""
+    if url.engine == "postgres":
+        return _postgres_bytes(url)
+    if url.engine == "redis":
+        return _redis_bytes(url)
     if url.engine != "sqlite" or url.target == ":memory:" or url.target.startswith("sqlite:"):
         return None
     paths = [url.target + suffix for suffix in ("", "-wal", "-shm")]
     return sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
+
+
+def _postgres_bytes(url: BackendURL) -> int:
+    import psycopg
+
+    from durastate._engines.postgres.inventory import TABLE_BYTES
+
+    with psycopg.connect(url.target, autocommit=True) as conn:
+        row = conn.execute(TABLE_BYTES, (url.options.get("schema"),)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _redis_bytes(url: BackendURL) -> int:
+    from durastate._engines.redis.clients import SyncDriver
+    from durastate._engines.redis.inventory import memory_body
+    from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
+
+    driver = SyncDriver.open(url.target, cluster=url.cluster or None)
+    try:
+        _, used = driver.run(memory_body(Layout(url.options.get("key_prefix", DEFAULT_PREFIX))))
+    finally:
+        driver.close()
+    return used

@@ -10,13 +10,16 @@ from typing import Any
 import click
 
 from durastate.cli.failures import CommandFailed, explain
+from durastate.cli.reachability import check_reachable
 from durastate.connect import BackendURL, Part, PartOptions, backend_class, open_part
 from durastate.migrate import BackendSide
 from durastate.migrate.official import OfficialURL, open_official
 
 
 def check_source_exists(url: BackendURL) -> None:
-    """A SQLite source must be an existing file (opening would create an empty one)."""
+    """A SQLite source must be an existing file (opening would create an empty one);
+    a server must answer now (not after a pool's 30 s wait)."""
+    check_reachable(url)
     if url.engine != "sqlite" or url.target == ":memory:" or url.target.startswith("sqlite:"):
         return
     if not os.path.isfile(url.target):
@@ -56,7 +59,9 @@ def open_side(
 ) -> Iterator[BackendSide]:
     """The URL's checkpointer, store and cache (sync classes); a destination is set up first."""
     writing = role == "destination"
-    if not writing:
+    if writing:
+        check_reachable(url)
+    else:
         check_source_exists(url)
     if isinstance(url, OfficialURL):
         with ExitStack() as official:
