@@ -396,3 +396,19 @@ def test_a_cache_from_a_url_serves_one_event_loop_after_another(
     assert asyncio.run(roundtrip(1)) == {(("n",), "k"): 1}
     assert asyncio.run(roundtrip(2)) == {(("n",), "k"): 2}
     asyncio.run(cache.aclose())
+
+
+def test_cache_takes_langgraphs_argument_names(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        cache: RedisCache[Any] = RedisCache(redis=client, prefix=f"{prefix}:cache:")
+        cache.set({(("node",), "k"): ({"v": 1}, None)})
+        assert cache.get([(("node",), "k")]) == {(("node",), "k"): {"v": 1}}
+        assert keys_under(redis_url, prefix), "the keys live under the given prefix"
+        assert client.ping(), "a given client is left open"
+        with pytest.raises(ValueError, match="not both"):
+            RedisCache(redis=client, prefix="a", key_prefix="b")
+        with pytest.raises(ValueError, match="one of"):
+            RedisCache(redis_url, redis=client)
+    finally:
+        client.close()

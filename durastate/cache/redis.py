@@ -49,6 +49,9 @@ class RedisCache(CacheBase[ValueT]):
     never closes it: with a blocking client the async methods run in worker threads, with
     an asyncio client the sync methods run on its event loop from other threads. Keys
     live under ``key_prefix`` (default ``"durastate"``).
+
+    LangGraph's spelling works too: ``RedisCache(redis=client, prefix="app:cache:")``
+    (``prefix`` is a key prefix; a trailing ``:`` is dropped, durastate adds its own).
     """
 
     def __init__(
@@ -65,10 +68,19 @@ class RedisCache(CacheBase[ValueT]):
         key_prefix: str = DEFAULT_PREFIX,
         serde: SerializerProtocol | None = None,
         cluster: bool | None = None,
+        redis: Any = None,
+        prefix: str | None = None,
     ) -> None:
         super().__init__(serde=serde)
+        if prefix is not None:
+            if key_prefix != DEFAULT_PREFIX:
+                raise ValueError("give key_prefix or prefix (LangGraph's name), not both")
+            key_prefix = prefix.rstrip(":") if isinstance(prefix, str) else prefix
         self.layout = Layout(key_prefix)
-        source = redis_client if redis_client is not None else redis_url
+        given = [s for s in (redis_url, redis_client, redis) if s is not None]
+        if len(given) > 1:
+            raise ValueError("RedisCache takes one of redis_url, redis_client or redis")
+        source = given[0] if given else None
         if source is None:
             raise ValueError("RedisCache needs a redis_url or a redis_client")
         self._sync: SyncDriver | None = None
