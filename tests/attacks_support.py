@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import ormsgpack
 import psycopg
 from hostile_support import Engines
+from langgraph.cache.base import BaseCache
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis_support import admin
 
 from durastate._engines.redis.cache_ops import pack_value
@@ -17,6 +23,12 @@ from durastate._engines.redis.keys import Layout, glob_escape
 from durastate._engines.redis.requests import Cmd, Scan
 from durastate._engines.redis.store_keys import StoreKeys
 from durastate.cache.base import encode_namespace
+from durastate.cache.postgres import PostgresCache
+from durastate.cache.redis import RedisCache
+from durastate.cache.sqlite import SqliteCache
+from durastate.checkpoint.postgres import PostgresSaver
+from durastate.checkpoint.redis import RedisSaver
+from durastate.checkpoint.sqlite import SqliteSaver
 
 Blob = tuple[str, bytes]
 SQL_ENGINES = ("sqlite", "postgres")
@@ -206,3 +218,70 @@ def poison_store(
         (text, key),
     )
     assert len(rows) == 1, rows
+
+
+def all_stored_bytes(engines: Engines, engine: str) -> bytes:
+    """Every byte the engine holds for these backends: the SQLite file (and its WAL), every
+    Postgres column of every table in the schema, every Redis value under the prefix."""
+    if engine == "sqlite":
+        parts = [Path(engines.sqlite_path)]
+        parts += [Path(f"{engines.sqlite_path}{suffix}") for suffix in ("-wal", "-journal")]
+        return b"".join(p.read_bytes() for p in parts if p.exists())
+    if engine == "postgres":
+        tables = _sql(
+            engines,
+            engine,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (engines.schema,),
+        )
+        out = []
+        for (table,) in tables:
+            for row in _sql(engines, engine, f'SELECT * FROM "{table}"'):
+                out += [
+                    bytes(v) if isinstance(v, (bytes, memoryview)) else str(v).encode() for v in row
+                ]
+        return b"\n".join(out)
+    chunks: list[bytes] = []
+    for key in admin(engines.redis_url).execute(Scan(f"{glob_escape(engines.prefix)}:*")):
+        reply = _redis(engines, "TYPE", key)
+        kind = reply.decode() if isinstance(reply, bytes) else str(reply)
+        if kind == "string":
+            chunks.append(bytes(_redis(engines, "GET", key)))
+        elif kind == "hash":
+            for field, value in _redis(engines, "HGETALL", key).items():
+                chunks += [bytes(field), bytes(value)]
+        elif kind == "zset":
+            chunks += [bytes(m) for m in _redis(engines, "ZRANGE", key, 0, -1)]
+        elif kind == "set":
+            chunks += [bytes(m) for m in _redis(engines, "SMEMBERS", key)]
+        else:
+            raise AssertionError(f"unexpected Redis type {kind} of {key!r}")
+    return b"\n".join(chunks)
+
+
+@contextmanager
+def reopened(
+    engines: Engines, engine: str, serde: SerializerProtocol
+) -> Iterator[tuple[BaseCheckpointSaver[Any], BaseCache[Any]]]:
+    """A second saver and cache on the same storage as ``engines``' ones, with ``serde``."""
+    if engine == "sqlite":
+        path = engines.sqlite_path
+        with (
+            SqliteSaver.from_conn_string(path, serde=serde) as saver,
+            SqliteCache.from_conn_string(path, serde=serde) as cache,
+        ):
+            yield saver, cache
+    elif engine == "postgres":
+        url, schema = engines.postgres_url, engines.schema
+        with (
+            PostgresSaver.from_conn_string(url, schema=schema, serde=serde) as pg_saver,
+            PostgresCache.from_conn_string(url, schema=schema, serde=serde) as pg_cache,
+        ):
+            yield pg_saver, pg_cache
+    else:
+        url, prefix = engines.redis_url, engines.prefix
+        with (
+            RedisSaver.from_conn_string(url, key_prefix=prefix, serde=serde) as r_saver,
+            RedisCache.from_conn_string(url, key_prefix=prefix, serde=serde) as r_cache,
+        ):
+            yield r_saver, r_cache
