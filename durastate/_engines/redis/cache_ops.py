@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from durastate._engines.redis.keys import Layout, unescape
+from durastate._engines.redis.keys import Layout, escape, unescape
 from durastate._engines.redis.requests import Body, Call, Cmd, LuaScript, Pipe
 from durastate.cache.base import CacheEntry, decode_namespace
 from durastate.checkpoint.base import Blob
@@ -81,11 +81,16 @@ def _by_namespace(keys: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return groups
 
 
+def _entry_keys(layout: Layout, ns_text: str, keys: Sequence[str]) -> list[str]:
+    base = layout.cache(ns_text).base
+    return [f"{base}:e:{escape(k)}" for k in keys]
+
+
 def read_body(layout: Layout, keys: Sequence[tuple[str, str]]) -> Body[dict[tuple[str, str], Blob]]:
     """Live entries: one ``MGET`` per namespace (one hash slot each), all in one pipeline."""
     groups = _by_namespace(keys)
     order = list(groups)
-    cmds = tuple(Cmd(("MGET", *(layout.cache(ns).entry(k) for k in groups[ns]))) for ns in order)
+    cmds = tuple(Cmd(("MGET", *_entry_keys(layout, ns, groups[ns]))) for ns in order)
     replies = yield Pipe(cmds)
     found: dict[tuple[str, str], Blob] = {}
     for ns, values in zip(order, replies, strict=True):

@@ -16,16 +16,19 @@ from durastate.errors import InvalidInputError
 
 DEFAULT_PREFIX = "durastate"
 
-_ESCAPED = frozenset("%{}:*?[]\\ \t\r\n\x00")
+_NEEDS_ESCAPE = re.compile(r"[%{}:*?\[\]\\ \x00-\x1f]")
+"""``%``, braces, ``:``, glob characters, space and control characters (tab, CR, LF, NUL...)."""
 _UNESCAPE = re.compile("%([0-9A-F]{2})")
 _GLOB = re.compile(r"([*?\[\]\\])")
 
 
+def _percent(match: re.Match[str]) -> str:
+    return f"%{ord(match.group()):02X}"
+
+
 def escape(text: str) -> str:
     """``text`` with every character that matters to key parsing percent-escaped."""
-    if not any(ch in _ESCAPED or ord(ch) < 32 for ch in text):
-        return text
-    return "".join(f"%{ord(ch):02X}" if ch in _ESCAPED or ord(ch) < 32 else ch for ch in text)
+    return _NEEDS_ESCAPE.sub(_percent, text)
 
 
 def unescape(text: str) -> str:
