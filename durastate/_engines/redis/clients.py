@@ -4,7 +4,9 @@ A URL gives a client durastate owns (and closes); a cluster is recognised by ask
 server (``INFO cluster``) so ``redis://`` works for both. A ``redis.Redis``,
 ``redis.asyncio.Redis`` or ``RedisCluster`` handed in is used as is and never closed.
 Scripts run with ``EVALSHA`` and are loaded again when the server answers NOSCRIPT (after
-a restart, failover or ``SCRIPT FLUSH``).
+a restart, failover or ``SCRIPT FLUSH``). An asyncio driver lets at most as many requests
+run at once as its client's pool has connections (redis-py's asyncio pools raise
+``MaxConnectionsError`` instead of waiting), so any number of tasks can share one.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ SyncSource = str | redis.Redis | RedisCluster
 AsyncSource = str | aredis.Redis | AsyncRedisCluster
 
 _SCAN_COUNT = 1000
+_DEFAULT_MAX_CONNECTIONS = 100
+"""redis-py's pool size when nothing says otherwise."""
 
 
 def _check_binary(client: Any) -> None:
@@ -36,6 +40,15 @@ def _check_binary(client: Any) -> None:
             "the Redis client decodes responses (decode_responses=True); durastate stores "
             "binary values, so give it a client created with decode_responses=False"
         )
+
+
+def _max_connections(client: aredis.Redis | AsyncRedisCluster) -> int:
+    """How many connections the client may open (per node on a cluster)."""
+    if isinstance(client, aredis.Redis):
+        pool = client.connection_pool
+        return int(getattr(pool, "max_connections", None) or _DEFAULT_MAX_CONNECTIONS)
+    sizes = [getattr(node, "max_connections", None) for node in client.get_nodes()]
+    return int(min((s for s in sizes if s), default=_DEFAULT_MAX_CONNECTIONS))
 
 
 def _is_cluster_info(info: Any) -> bool:
@@ -178,6 +191,7 @@ class AsyncDriver:
         self.cluster = cluster
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @classmethod
     def open(
@@ -274,8 +288,19 @@ class AsyncDriver:
             replies[i] = await self._one(client, pipe.items[i])
         return replies
 
+    def _slot(self, client: aredis.Redis | AsyncRedisCluster) -> asyncio.Semaphore:
+        """One permit per pooled connection, for requests on the running loop."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(_max_connections(client)))
+        return self._slots[1]
+
     async def execute(self, req: Request) -> Any:
         client = await self.connect()
+        async with self._slot(client):
+            return await self._execute(client, req)
+
+    async def _execute(self, client: Any, req: Request) -> Any:
         if isinstance(req, Call):
             return await self._call(client, req)
         if isinstance(req, Cmd):
