@@ -86,21 +86,21 @@ def _round_trips(saver: RedisSaver) -> list[str]:
 def test_round_trips_per_operation(
     request: pytest.FixtureRequest, prefix: str, server: str
 ) -> None:
-    """put and put_writes: one script (plus one SADD when a thread is first written);
+    """put and put_writes: one pipeline (the thread registry's SADD, then the script);
     get_tuple: one script; a list page: one script, whatever the page size."""
     url = request.getfixturevalue(server.replace("-", "_") + "_url")
     with RedisSaver.from_conn_string(url, key_prefix=prefix) as saver:
         sent = _round_trips(saver)
         steps = Steps(saver, "rt")
         steps.config = saver.put(*steps.next({"a": 1, "b": "x"}))
-        assert sent == ["Call", "Cmd"]  # the first put registers the thread
+        assert sent == ["Pipe"]
         for n in range(20):
             sent.clear()
             steps.config = saver.put(*steps.next({"a": n}))
-            assert sent == ["Call"]
+            assert sent == ["Pipe"]
             sent.clear()
             saver.put_writes(steps.config, [("a", n), ("b", "y")], f"task-{n}")
-            assert sent == ["Call"]
+            assert sent == ["Pipe"]
         sent.clear()
         assert saver.get_tuple({"configurable": {"thread_id": "rt"}}) is not None
         assert sent == ["Call"]
@@ -130,7 +130,7 @@ async def test_async_round_trips_match(redis_url: str, prefix: str) -> None:
         await saver.aput_writes(steps.config, [("a", 3)], "t")
         assert await saver.aget_tuple(steps.config) is not None
         assert len([t async for t in saver.alist(steps.config, limit=2)]) == 1
-        assert driver.sent == ["Call", "Call", "Call", "Call"]
+        assert driver.sent == ["Pipe", "Pipe", "Call", "Call"]
 
 
 def _memory(url: str, keys: list[bytes]) -> int:

@@ -119,9 +119,7 @@ def put_body(layout: Layout, prep: PreparedCheckpoint, fresh: Freshness) -> Body
     ]
     for blob in prep.blobs:
         args += [f"{blob.version}\x00{blob.channel}", _pack_blob(blob.type, blob.data)]
-    created = yield Call(PUT, (keys.namespaces,), tuple(args))
-    if int(created):
-        yield Cmd(("SADD", layout.threads, prep.thread_id))
+    yield from _registered_then(layout, prep.thread_id, Call(PUT, (keys.namespaces,), tuple(args)))
 
 
 def put_writes_body(
@@ -133,9 +131,16 @@ def put_writes_body(
     args: list[Any] = [keys.base, escape(ref.checkpoint_ns), fresh.write]
     for w in writes:
         args += [_write_field(cid, w.task_id, w.idx), _pack_write(w), "1" if w.overwrites else "0"]
-    created = yield Call(PUT_WRITES, (keys.namespaces,), tuple(args))
-    if int(created):
-        yield Cmd(("SADD", layout.threads, ref.thread_id))
+    yield from _registered_then(
+        layout, ref.thread_id, Call(PUT_WRITES, (keys.namespaces,), tuple(args))
+    )
+
+
+def _registered_then(layout: Layout, thread_id: str, write: Call) -> Body[None]:
+    """Register the thread, then write, in one pipeline: a process that dies between the
+    two leaves at worst a registered thread without data (listing and sweeps skip those),
+    never data that ``list(None)``, ``sweep_ttl`` and the CLI cannot find."""
+    yield Pipe((Cmd(("SADD", layout.threads, thread_id)), write))
 
 
 def _stored(thread_id: str, ns: str, item: Sequence[Any]) -> StoredCheckpoint:
