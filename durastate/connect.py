@@ -284,7 +284,25 @@ def parse_url(url: str) -> BackendURL:
         if not parts.hostname:
             raise _fail(url, "needs a host, e.g. redis://localhost:6379/0")
     target = f"{base}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+    if engine == "postgres":
+        _check_conninfo(url, target)
     return BackendURL(engine, url, target, ours, cluster)
+
+
+def _check_conninfo(url: str, target: str) -> None:
+    """Let libpq parse a Postgres URL now (it does not connect), so a malformed one is
+    refused here with the password masked, instead of by a pool that retries it in the
+    background and logs libpq's message, which can quote the password."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:  # no postgres extra: opening the class says what to install
+        return
+    try:
+        conninfo_to_dict(target)
+        return
+    except Exception as exc:  # raised below, so libpq's unmasked error is not its context
+        reason = redact(mask_url(str(exc)), url_secrets(url))
+    raise _fail(url, f"malformed ({reason.strip()})")
 
 
 # -- opening ------------------------------------------------------------------------------
