@@ -181,3 +181,275 @@ def test_tampered_cache_entry_is_detected(sealed: Engines, engine: str, tamper: 
     with pytest.raises(DeserializationError, match=r"authentication|truncated"):
         cache.get([(ns, "k")])
     assert cache.get([(ns, "other")]) == {(ns, "other"): "kept"}
+
+
+# --- passwords in reprs, logs, exceptions and CLI output ----------------------------------
+
+PASSWORD = "S3cret-pw-attack"
+"""A password no server here has: in every URL below, and nowhere in any output."""
+CLOSED = "127.0.0.1:1"
+"""Nothing listens on port 1, so connecting fails at once."""
+
+
+def _no_password(text: str) -> None:
+    assert PASSWORD not in text, text
+    assert PASSWORD.replace("-", "%2D") not in text, text
+
+
+def _exception_text(exc: BaseException) -> str:
+    """str, repr and the full traceback of an exception with its causes and contexts."""
+    import traceback
+
+    out, seen = [], set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        out += [str(cur), repr(cur), repr(cur.args)]
+        cur = cur.__cause__ or cur.__context__
+    out.append("".join(traceback.format_exception(exc)))
+    return "\n".join(out)
+
+
+def _reprs(obj: Any, depth: int = 3) -> Iterator[str]:
+    """repr and str of an object and of the objects it holds (its clients, pools, drivers)."""
+    seen: set[int] = set()
+
+    def walk(o: Any, level: int) -> Iterator[str]:
+        if id(o) in seen or isinstance(o, (str, bytes, int, float, bool, type(None))):
+            return
+        seen.add(id(o))
+        yield repr(o)
+        yield str(o)
+        if level == 0:
+            return
+        children: list[Any] = []
+        if isinstance(o, dict):
+            children = list(o.values())
+        elif isinstance(o, (list, tuple, set)):
+            children = list(o)
+        else:
+            children = list(getattr(o, "__dict__", {}).values())
+            children += [getattr(o, s, None) for s in getattr(type(o), "__slots__", ())]
+        for child in children:
+            yield from walk(child, level - 1)
+
+    yield from walk(obj, depth)
+
+
+def _pg(host: str, *, user: str = "durastate", query: str = "") -> str:
+    return f"postgresql://{user}:{PASSWORD}@{host}/durastate{query}"
+
+
+def _redis(host: str, *, user: str = "", query: str = "") -> str:
+    return f"redis://{user}:{PASSWORD}@{host}/0{query}"
+
+
+def _server(url: str) -> str:
+    """host:port of a test server URL."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}"
+
+
+FAST_POOL = {"pool_config": {"timeout": 1.0}}
+"""A pool that gives up after a second (the default waits 30 s)."""
+
+
+def _postgres_classes() -> list[Any]:
+    from durastate.cache.postgres import PostgresCache
+    from durastate.checkpoint.postgres import PostgresSaver
+    from durastate.store.postgres import PostgresStore
+
+    return [PostgresSaver, PostgresStore, PostgresCache]
+
+
+def _redis_classes() -> list[Any]:
+    from durastate.cache.redis import RedisCache
+    from durastate.checkpoint.redis import RedisSaver
+    from durastate.store.redis import RedisStore
+
+    return [RedisSaver, RedisStore, RedisCache]
+
+
+def _touch(obj: Any) -> None:
+    """One operation that needs the server."""
+    if hasattr(obj, "get_tuple"):
+        obj.get_tuple({"configurable": {"thread_id": "attack-secrets"}})
+    elif hasattr(obj, "search"):
+        obj.get(("attack", "secrets"), "k")
+    else:
+        obj.get([(("attack", "secrets"), "k")])
+
+
+def test_reprs_of_backends_and_their_clients_hide_the_password(
+    postgres_url: str, redis_url: str, redis_cluster_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every repr/str of savers, stores and caches opened from a URL with a password, and of
+    the pools, clients and drivers they hold, hides it (Redis here has no password, so a
+    URL with one still opens; the Postgres pool is opened and never used)."""
+    caplog.set_level("DEBUG")
+    opened = 0
+    for cls in _postgres_classes():
+        with cls.from_conn_string(_pg(_server(postgres_url)), **FAST_POOL) as obj:
+            for text in _reprs(obj):
+                _no_password(text)
+            opened += 1
+    for url, kw in ((redis_url, {}), (redis_cluster_url, {"cluster": True})):
+        for cls in _redis_classes():
+            prefix = f"dstest-attack-{uuid.uuid4().hex[:8]}"
+            with cls.from_conn_string(_redis(_server(url)), key_prefix=prefix, **kw) as obj:
+                _touch(obj)
+                for text in _reprs(obj):
+                    _no_password(text)
+                opened += 1
+    assert opened == 9
+    for record in caplog.records:
+        _no_password(record.getMessage())
+        _no_password(str(record.args))
+
+
+def _failing_cases(postgres_url: str, redis_url: str, redis_cluster_url: str) -> list[Any]:
+    """(label, class, URL, keyword arguments): unreachable, wrong password, bad options."""
+    pg_saver, pg_store, pg_cache = _postgres_classes()
+    r_saver, r_store, r_cache = _redis_classes()
+    pg, rd, rc = _server(postgres_url), _server(redis_url), _server(redis_cluster_url)
+    return [
+        ("postgres closed port", pg_saver, _pg(CLOSED), FAST_POOL),
+        ("postgres wrong password", pg_store, _pg(pg), FAST_POOL),
+        ("postgres bad sslmode", pg_cache, _pg(pg, query="?sslmode=bogus"), FAST_POOL),
+        (
+            "postgres password= parameter",
+            pg_saver,
+            f"postgresql://u@{CLOSED}/d?password={PASSWORD}",
+            FAST_POOL,
+        ),
+        ("redis closed port", r_saver, _redis(CLOSED), {}),
+        ("redis wrong password", r_store, _redis(rd, user="nobody"), {}),
+        ("redis bad option", r_cache, _redis(rd, query="?socket_timeout=soon"), {}),
+        ("redis bad port", r_saver, f"redis://:{PASSWORD}@127.0.0.1:port/0", {}),
+        ("redis cluster wrong password", r_cache, _redis(rc, user="nobody"), {"cluster": True}),
+        ("redis cluster closed port", r_store, _redis(CLOSED), {"cluster": True}),
+    ]
+
+
+def test_failures_to_connect_never_show_the_password(
+    postgres_url: str, redis_url: str, redis_cluster_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unreachable servers, wrong passwords and bad options: the exception (message, repr,
+    causes, traceback) and every log record down to DEBUG hide the password."""
+    caplog.set_level("DEBUG")
+    failed = []
+    for label, cls, url, kw in _failing_cases(postgres_url, redis_url, redis_cluster_url):
+        with pytest.raises(Exception) as info:
+            with cls.from_conn_string(url, **kw) as obj:
+                _touch(obj)
+        _no_password(_exception_text(info.value))
+        failed.append(label)
+    assert len(failed) == 10
+    assert caplog.records  # the drivers did log the failed attempts
+    for record in caplog.records:
+        _no_password(record.getMessage())
+        if record.exc_info and record.exc_info[1] is not None:
+            _no_password(_exception_text(record.exc_info[1]))
+
+
+MALFORMED = [
+    f"postgresql://durastate:{PASSWORD}%ZZ@127.0.0.1:1/durastate",
+    f"postgresql://durastate:{PASSWORD}@[::1/durastate",
+    f"postgresql://durastate:{PASSWORD}@127.0.0.1:1/durastate?foo=bar",
+    f"postgresql://durastate:{PASSWORD}@127.0.0.1:99999/durastate",
+    f"redis://:{PASSWORD}@[::1/0",
+    f"redis://:{PASSWORD}@127.0.0.1:port/0",
+    f"rediss+cluster://:{PASSWORD}@/0",
+    f"postgres://durastate:{PASSWORD}@127.0.0.1:1/durastate#frag",
+    f"sqlite:///x.db?password={PASSWORD}",
+    f"nosuch://u:{PASSWORD}@host/db",
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED, ids=range(len(MALFORMED)))
+def test_malformed_urls_are_refused_without_the_password(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``open_backends`` refuses a malformed URL before anything connects, with an
+    InvalidURLError that hides the password; nothing logged shows it either."""
+    from durastate.connect import InvalidURLError, open_backends
+
+    caplog.set_level("DEBUG")
+    with pytest.raises(InvalidURLError) as info:
+        with open_backends(url):
+            pass
+    _no_password(_exception_text(info.value))
+    assert "***" in str(info.value)
+    for record in caplog.records:
+        _no_password(record.getMessage())
+
+
+def _cli(args: list[str], capfd: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from durastate.cli.main import run
+
+    code = run(args)
+    out, err = capfd.readouterr()
+    return code, out + err
+
+
+def test_cli_status_and_setup_never_show_the_password(
+    postgres_url: str, redis_url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """``durastate status`` and ``setup`` (plain, --json, --debug) on unreachable servers,
+    wrong passwords and malformed URLs fail with the URL masked; on a server that accepts the
+    URL, the output shows it masked too."""
+    pg, rd = _server(postgres_url), _server(redis_url)
+    failing = [
+        _pg(CLOSED),
+        _pg(pg),
+        _pg(pg, query="?sslmode=bogus"),
+        f"postgresql://durastate:{PASSWORD}%ZZ@{pg}/durastate",
+        f"postgresql://durastate@{CLOSED}/durastate?password={PASSWORD}",
+        _redis(CLOSED),
+        _redis(rd, user="nobody"),
+        f"redis://:{PASSWORD}@[::1/0",
+        f"redis+cluster://nobody:{PASSWORD}@{CLOSED}",
+    ]
+    runs = 0
+    for url in failing:
+        for command in (["status"], ["status", "--json"], ["setup"], ["--debug", "setup"]):
+            code, text = _cli([*command, url], capfd)
+            assert code != 0, (command, url, text)
+            assert "***" in text, text
+            _no_password(text)
+            runs += 1
+    prefix = f"dstest-attack-{uuid.uuid4().hex[:8]}"
+    ok = _redis(rd, query=f"?key_prefix={prefix}")
+    for command in (["setup"], ["status"], ["status", "--json"]):
+        code, text = _cli([*command, ok], capfd)
+        assert code == 0, text
+        assert "redis://:***@" in text
+        _no_password(text)
+        runs += 1
+    assert runs == 39
+
+
+def test_cli_in_a_subprocess_masks_the_password_from_the_environment(postgres_url: str) -> None:
+    """The console script itself, with the URL given in DURASTATE_URL-style variables too."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DURASTATE_URL": _pg(CLOSED)}
+    for args in (
+        ["status", _pg(CLOSED)],
+        ["--debug", "setup", "--json", _pg(_server(postgres_url))],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "durastate.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode != 0
+        assert "***" in done.stderr
+        _no_password(done.stdout + done.stderr)
