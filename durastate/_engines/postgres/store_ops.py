@@ -3,8 +3,8 @@
 Gets are one call of ``durastate_store_get`` for the whole batch (TTL refreshes
 included); searches and listings are in ``store_search``; the deletes, upserts and vector
 changes of a batch are one call of ``durastate_store_write``, items in key order. Reads
-and writes together, and semantic searches (for their ``SET LOCAL``), run in one
-transaction; a batch of only writes or of one read needs none.
+and writes together run in one transaction; a batch of only writes or of one read needs
+none (a semantic search carries its scan settings in ``durastate_store_ann``).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def batch_operation(ctx: StoreContext, batch: PreparedBatch) -> Operation[list[R
     """Answer a prepared batch (embeddings already computed).
 
     A batch of writes only, or of one read, is one statement; reads and writes together
-    (and semantic searches, for their ``SET LOCAL``) run in one transaction.
+    run in one transaction.
     """
     check_batch(batch)
 
@@ -172,12 +172,7 @@ def batch_operation(ctx: StoreContext, batch: PreparedBatch) -> Operation[list[R
         return assemble(batch, answers)
 
     reads = batch.gets or batch.lists or batch.searches
-    vector_search = ctx.layout is not None and any(
-        s.query_vector is not None for s in batch.searches
-    )
-    return Operation(
-        body, transaction=bool(vector_search or (reads and batch.puts)), needs=ctx.needs
-    )
+    return Operation(body, transaction=bool(reads and batch.puts), needs=ctx.needs)
 
 
 def sweep_operation(ctx: StoreContext) -> Operation[int]:

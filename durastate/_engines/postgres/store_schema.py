@@ -10,7 +10,8 @@ without an index never needs pgvector), one row per embedded text, deleted with 
 immutable), partial on ``dims``, so stores of different widths and distances share one
 schema, and queries written as ``ORDER BY embedding::vector(dims) <=> query LIMIT k``
 use it. Writes and gets are PL/pgSQL functions (migration 2), so their plans are made
-once per session even without prepared statements (PgBouncer).
+once per session even without prepared statements (PgBouncer); semantic searches run
+through ``durastate_store_ann`` (pgvector migration 2), which carries the scan settings.
 """
 
 from __future__ import annotations
@@ -121,8 +122,38 @@ STORE = Component(
     ),
 )
 
-PGVECTOR = Component("store_pgvector", (("CREATE EXTENSION IF NOT EXISTS vector",),))
-"""What semantic search needs besides the tables: the pgvector extension."""
+_ANN_FUNCTION = """
+CREATE OR REPLACE FUNCTION {p}durastate_store_ann(
+    p_sql text, p_args text[], p_ef integer, p_probes integer
+) RETURNS TABLE (o_ns text, o_key text, o_value text, o_created double precision,
+                 o_updated double precision, o_ttl double precision, o_embedding real[])
+LANGUAGE plpgsql
+SET hnsw.iterative_scan = 'relaxed_order'
+SET hnsw.ef_search = '40'
+SET ivfflat.iterative_scan = 'relaxed_order'
+SET ivfflat.probes = '1'
+AS $fn$
+BEGIN
+    PERFORM set_config('hnsw.ef_search', p_ef::text, true),
+            set_config('ivfflat.probes', p_probes::text, true);
+    RETURN QUERY EXECUTE p_sql USING p_args;
+END
+$fn$"""
+"""A candidate query of a semantic search run with the ANN scan settings in force.
+
+The settings are the function's own (its ``SET`` clauses), so they last for this call
+only, in autocommit or inside the caller's transaction, behind PgBouncer too, and the
+search is one statement (no ``BEGIN`` / ``SET LOCAL`` / ``COMMIT`` round trips).
+``p_sql`` reads its parameters as ``$1[i]`` (text, cast in the query)."""
+
+PGVECTOR = Component(
+    "store_pgvector",
+    (
+        ("CREATE EXTENSION IF NOT EXISTS vector",),
+        (_ANN_FUNCTION,),
+    ),
+)
+"""What semantic search needs besides the tables: pgvector, and the search function."""
 
 _OPERATORS = {"cosine": "<=>", "l2": "<->", "inner_product": "<#>"}
 _OPCLASS = {"cosine": "cosine", "l2": "l2", "inner_product": "ip"}
@@ -187,6 +218,12 @@ class VectorLayout:
             f"WHERE dims = {self.dims}"
         )
 
+    def scan_values(self, candidates: int) -> tuple[int, int]:
+        """``hnsw.ef_search`` and ``ivfflat.probes`` for a scan asked for ``candidates`` rows."""
+        ef = self.ef_search or min(1000, max(100, 2 * candidates))
+        probes = self.probes or max(1, min(self.nlist, 10))
+        return ef, probes
+
     def scan_settings(self, candidates: int) -> str | None:
         """``SET LOCAL`` statements letting an index scan continue past filtered rows.
 
@@ -196,8 +233,7 @@ class VectorLayout:
         """
         if self.kind == "flat":
             return None
-        ef = self.ef_search or min(1000, max(100, 2 * candidates))
-        probes = self.probes or max(1, min(self.nlist, 10))
+        ef, probes = self.scan_values(candidates)
         return (
             "SET LOCAL hnsw.iterative_scan = relaxed_order; "
             f"SET LOCAL hnsw.ef_search = {ef}; "
