@@ -285,3 +285,7 @@ class Lister:
             if self.remaining <= 0:
                 self.done = True
         return found
+
+    def touch_operation(self, returned: bool) -> None:
+        """Nothing to run after a page: its query moves the thread's expiry itself."""
+        return None

@@ -235,6 +235,10 @@ class SyncDatabase:
             self._check_open()
             return self._plan(plan)
 
+    def run_step(self, step: Operation[T] | Plan[T]) -> T:
+        """Run an operation or a plan, whichever ``step`` is."""
+        return self.run(step) if isinstance(step, Operation) else self.run_plan(step)
+
     def setup(self, *components: Component) -> None:
         with self.lock:
             self._check_open()
@@ -358,6 +362,12 @@ class AsyncDatabase:
         async with self.lock:
             conn = await self._connection()
             return await self._plan(conn, plan)
+
+    async def run_step(self, step: Operation[T] | Plan[T]) -> T:
+        """Run an operation or a plan, whichever ``step`` is."""
+        if isinstance(step, Operation):
+            return await self.run(step)
+        return await self.run_plan(step)
 
     async def setup(self, *components: Component) -> None:
         async with self.lock:

@@ -15,34 +15,24 @@ missing). ``put`` and ``put_writes`` are one statement each, ``get_tuple`` one q
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
-    CheckpointTuple,
-    DeltaChannelHistory,
-)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg import Connection, Pipeline
 from psycopg_pool import ConnectionPool
 
-from durastate._bridge import in_thread
 from durastate._engines.postgres.connections import SyncDatabase
 from durastate._engines.postgres.schema import CHECKPOINTS
-from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
-from durastate.checkpoint.flavours import SyncCheckpointer
-from durastate.checkpoint.history import decode_history
+from durastate.checkpoint.base import CheckpointTTLConfig
+from durastate.checkpoint.executors import OpsCheckpointer
 from durastate.checkpoint.postgres import _core
 from durastate.checkpoint.postgres.aio import AsyncPostgresSaver
 from durastate.errors import InvalidInputError
 
 
-class PostgresSaver(SyncCheckpointer):
+class PostgresSaver(OpsCheckpointer):
     """Checkpoints in PostgreSQL through psycopg 3 (blocking); ``a*`` methods use threads.
 
     ``conn``: a ``psycopg.Connection`` (used by one call at a time; left open), a
@@ -79,6 +69,7 @@ class PostgresSaver(SyncCheckpointer):
         self.pipe = pipe
         self.lock = self._db.lock
         self.schema = self._db.schema
+        self._ops = _core.PostgresOps(self._db.schema)
 
     @classmethod
     @contextmanager
@@ -136,83 +127,8 @@ class PostgresSaver(SyncCheckpointer):
         """The checkpoint schema version recorded in the database (0 before setup)."""
         return self._db.version(CHECKPOINTS)
 
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        stored = self._db.run(_core.get_tuple(self, self.schema, config))
-        return None if stored is None else build_tuple(self.serde, stored)
-
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        lister = _core.lister(self, self.schema, config, filter, before, limit)
-        while (op := lister.next_operation()) is not None:
-            for stored in lister.accept(self._db.run(op)):
-                yield build_tuple(self.serde, stored)
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        prep, op = _core.put(self, self.schema, config, checkpoint, metadata, new_versions)
-        self._db.run(op)
-        return prep.result_config()
-
-    def put_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        self._db.run(_core.put_writes(self, self.schema, config, writes, task_id, task_path))
-
-    def delete_thread(self, thread_id: str) -> None:
-        self._db.run(_core.delete_thread(self.schema, thread_id))
-
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        op = _core.delete_for_runs(self.schema, run_ids)
-        if op is not None:
-            self._db.run(op)
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        self._db.run(_core.copy_thread(self, self.schema, source_thread_id, target_thread_id))
-
-    def prune(
-        self,
-        thread_ids: Sequence[str],
-        *,
-        strategy: PruneStrategy | str = "keep_latest",
-        keep: int = 1,
-    ) -> None:
-        op = _core.prune(self.schema, thread_ids, strategy, keep)
-        if op is not None:
-            self._db.run(op)
-
-    def sweep_ttl(self) -> int:
-        return self._db.run(_core.sweep(self.schema))
-
-    def get_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        """The writes and nearest stored value of delta channels, in one query."""
-        if not channels:
-            return {}
-        raw = self._db.run(_core.delta_history(self.schema, config, channels))
-        return decode_history(self.serde, raw)
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        return await in_thread(
-            lambda: self.get_delta_channel_history(config=config, channels=channels)
-        )
+    def _run(self, op: Any) -> Any:
+        return self._db.run(op)
 
 
 __all__ = ["AsyncPostgresSaver", "PostgresSaver"]

@@ -1,4 +1,4 @@
-"""What the sync and async Postgres savers share: turning calls into engine operations."""
+"""What the sync and async Postgres savers share: ``PostgresOps`` turns calls into operations."""
 
 from __future__ import annotations
 
@@ -39,91 +39,89 @@ def freshness(saver: CheckpointerBase) -> Freshness:
     return Freshness(ttl_seconds(saver.ttl_config), saver.refresh_on_read)
 
 
-def get_tuple(
-    saver: CheckpointerBase, schema: str | None, config: RunnableConfig
-) -> Operation[StoredCheckpoint | None]:
-    return get_tuple_operation(config, freshness(saver), schema)
+class PostgresOps:
+    """The Postgres saver calls as operations on the tables of one schema."""
 
+    def __init__(self, schema: str | None) -> None:
+        self.schema = schema
 
-def lister(
-    saver: CheckpointerBase,
-    schema: str | None,
-    config: RunnableConfig | None,
-    filter: Mapping[str, Any] | None,
-    before: RunnableConfig | None,
-    limit: int | None,
-) -> Lister:
-    return Lister(
-        config,
-        filter=filter,
-        before=before,
-        limit=limit,
-        freshness=freshness(saver),
-        schema=schema,
-    )
+    def get_tuple(
+        self, saver: CheckpointerBase, config: RunnableConfig
+    ) -> Operation[StoredCheckpoint | None]:
+        return get_tuple_operation(config, freshness(saver), self.schema)
 
+    def lister(
+        self,
+        saver: CheckpointerBase,
+        config: RunnableConfig | None,
+        filter: Mapping[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> Lister:
+        return Lister(
+            config,
+            filter=filter,
+            before=before,
+            limit=limit,
+            freshness=freshness(saver),
+            schema=self.schema,
+        )
 
-def put(
-    saver: CheckpointerBase,
-    schema: str | None,
-    config: RunnableConfig,
-    checkpoint: Checkpoint,
-    metadata: CheckpointMetadata,
-    new_versions: ChannelVersions,
-) -> tuple[PreparedCheckpoint, Operation[None]]:
-    prep = prepare_checkpoint(saver.serde, config, checkpoint, metadata, new_versions)
-    values = checkpoint.get("channel_values") or {}
+    def put(
+        self,
+        saver: CheckpointerBase,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> tuple[PreparedCheckpoint, Operation[None]]:
+        prep = prepare_checkpoint(saver.serde, config, checkpoint, metadata, new_versions)
+        values = checkpoint.get("channel_values") or {}
 
-    def serialize(channel: str) -> tuple[str, bytes] | None:
-        if channel not in values:
-            return None
-        return dumps_named(saver.serde, values[channel], f"channel {channel!r}")
+        def serialize(channel: str) -> tuple[str, bytes] | None:
+            if channel not in values:
+                return None
+            return dumps_named(saver.serde, values[channel], f"channel {channel!r}")
 
-    return prep, put_operation(prep, serialize, saver.expires_at(prep.created_at), schema)
+        expires = saver.expires_at(prep.created_at)
+        return prep, put_operation(prep, serialize, expires, self.schema)
 
+    def put_writes(
+        self,
+        saver: CheckpointerBase,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> Operation[None]:
+        ref, prepared = prepare_writes(saver.serde, config, writes, task_id, task_path)
+        now = time.time()
+        return put_writes_operation(ref, prepared, saver.expires_at(now), now, self.schema)
 
-def put_writes(
-    saver: CheckpointerBase,
-    schema: str | None,
-    config: RunnableConfig,
-    writes: Sequence[tuple[str, Any]],
-    task_id: str,
-    task_path: str,
-) -> Operation[None]:
-    ref, prepared = prepare_writes(saver.serde, config, writes, task_id, task_path)
-    now = time.time()
-    return put_writes_operation(ref, prepared, saver.expires_at(now), now, schema)
+    def delete_thread(self, saver: CheckpointerBase, thread_id: str) -> Operation[None]:
+        return delete_threads_operation(check_thread_ids([thread_id]), self.schema)
 
+    def delete_for_runs(
+        self, saver: CheckpointerBase, run_ids: Sequence[str]
+    ) -> Operation[None] | None:
+        runs = thread_list(check_thread_ids(run_ids, "run_ids"))
+        return delete_runs_operation(runs, self.schema) if runs else None
 
-def delete_thread(schema: str | None, thread_id: str) -> Operation[None]:
-    return delete_threads_operation(check_thread_ids([thread_id]), schema)
+    def copy_thread(self, saver: CheckpointerBase, source: str, target: str) -> Operation[bool]:
+        src, dst = check_thread_ids([source, target])
+        return copy_thread_operation(src, dst, saver.expires_at(), self.schema)
 
+    def prune(
+        self, saver: CheckpointerBase, thread_ids: Sequence[str], strategy: str, keep: int
+    ) -> Operation[None] | None:
+        check_prune(strategy, keep)
+        ids = thread_list(check_thread_ids(thread_ids))
+        return prune_operation(ids, strategy, keep, self.schema) if ids else None
 
-def delete_for_runs(schema: str | None, run_ids: Sequence[str]) -> Operation[None] | None:
-    runs = thread_list(check_thread_ids(run_ids, "run_ids"))
-    return delete_runs_operation(runs, schema) if runs else None
+    def sweep(self, saver: CheckpointerBase) -> Operation[int]:
+        return sweep_operation(self.schema)
 
-
-def copy_thread(
-    saver: CheckpointerBase, schema: str | None, source: str, target: str
-) -> Operation[bool]:
-    src, dst = check_thread_ids([source, target])
-    return copy_thread_operation(src, dst, saver.expires_at(), schema)
-
-
-def prune(
-    schema: str | None, thread_ids: Sequence[str], strategy: str, keep: int
-) -> Operation[None] | None:
-    check_prune(strategy, keep)
-    ids = thread_list(check_thread_ids(thread_ids))
-    return prune_operation(ids, strategy, keep, schema) if ids else None
-
-
-def sweep(schema: str | None) -> Operation[int]:
-    return sweep_operation(schema)
-
-
-def delta_history(
-    schema: str | None, config: RunnableConfig, channels: Sequence[str]
-) -> Operation[dict[str, ChannelHistory]]:
-    return history_operation(config, channels, schema)
+    def delta_history(
+        self, saver: CheckpointerBase, config: RunnableConfig, channels: Sequence[str]
+    ) -> Operation[dict[str, ChannelHistory]]:
+        return history_operation(config, channels, self.schema)

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
-    CheckpointTuple,
-    DeltaChannelHistory,
-)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg import AsyncConnection, AsyncPipeline
 from psycopg_pool import AsyncConnectionPool
@@ -21,14 +13,13 @@ from psycopg_pool import AsyncConnectionPool
 from durastate._bridge import main_thread_loop
 from durastate._engines.postgres.connections import AsyncDatabase
 from durastate._engines.postgres.schema import CHECKPOINTS
-from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
-from durastate.checkpoint.flavours import AsyncCheckpointer
-from durastate.checkpoint.history import decode_history
+from durastate.checkpoint.base import CheckpointTTLConfig
+from durastate.checkpoint.executors import AsyncOpsCheckpointer
 from durastate.checkpoint.postgres import _core
 from durastate.errors import InvalidInputError
 
 
-class AsyncPostgresSaver(AsyncCheckpointer):
+class AsyncPostgresSaver(AsyncOpsCheckpointer):
     """Checkpoints in PostgreSQL through psycopg's async API; the tables of ``PostgresSaver``.
 
     ``conn``: an ``AsyncConnection`` (one call at a time; left open), an
@@ -63,6 +54,7 @@ class AsyncPostgresSaver(AsyncCheckpointer):
         self.pipe = pipe
         self.lock = self._db.lock
         self.schema = self._db.schema
+        self._ops = _core.PostgresOps(self._db.schema)
         self.loop = main_thread_loop()
 
     @classmethod
@@ -119,82 +111,8 @@ class AsyncPostgresSaver(AsyncCheckpointer):
         """The checkpoint schema version recorded in the database (0 before setup)."""
         return await self._db.version(CHECKPOINTS)
 
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        stored = await self._db.run(_core.get_tuple(self, self.schema, config))
-        return None if stored is None else build_tuple(self.serde, stored)
-
-    async def alist(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        lister = _core.lister(self, self.schema, config, filter, before, limit)
-        while (op := lister.next_operation()) is not None:
-            for stored in lister.accept(await self._db.run(op)):
-                yield build_tuple(self.serde, stored)
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        prep, op = _core.put(self, self.schema, config, checkpoint, metadata, new_versions)
-        await self._db.run(op)
-        return prep.result_config()
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        await self._db.run(_core.put_writes(self, self.schema, config, writes, task_id, task_path))
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await self._db.run(_core.delete_thread(self.schema, thread_id))
-
-    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        op = _core.delete_for_runs(self.schema, run_ids)
-        if op is not None:
-            await self._db.run(op)
-
-    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        await self._db.run(_core.copy_thread(self, self.schema, source_thread_id, target_thread_id))
-
-    async def aprune(
-        self,
-        thread_ids: Sequence[str],
-        *,
-        strategy: PruneStrategy | str = "keep_latest",
-        keep: int = 1,
-    ) -> None:
-        op = _core.prune(self.schema, thread_ids, strategy, keep)
-        if op is not None:
-            await self._db.run(op)
-
-    async def asweep_ttl(self) -> int:
-        return await self._db.run(_core.sweep(self.schema))
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        """The writes and nearest stored value of delta channels, in one query."""
-        if not channels:
-            return {}
-        raw = await self._db.run(_core.delta_history(self.schema, config, channels))
-        return decode_history(self.serde, raw)
-
-    def get_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        coro = self.aget_delta_channel_history(config=config, channels=channels)
-        return self._sync(coro)  # type: ignore[no-any-return]
+    async def _arun(self, op: Any) -> Any:
+        return await self._db.run(op)
 
 
 __all__ = ["AsyncPostgresSaver"]

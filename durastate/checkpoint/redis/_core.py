@@ -1,8 +1,8 @@
-"""What the sync and async Redis savers share: turning calls into engine operations."""
+"""What the sync and async Redis savers share: ``RedisOps`` turns calls into script bodies."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -38,21 +38,15 @@ def freshness(saver: CheckpointerBase) -> ops.Freshness:
     return ops.Freshness(write, write if write > 0 and saver.refresh_on_read else 0)
 
 
-def get_tuple(
-    saver: CheckpointerBase, layout: Layout, config: RunnableConfig
-) -> Body[StoredCheckpoint | None]:
-    return ops.get_body(layout, parse_config(config), freshness(saver))
-
-
 class Lister:
-    """The pages of one ``list`` call: ``next_page()`` gives the next operation (or None)."""
+    """The pages of one ``list`` call: ``next_operation()`` gives the next page's body or None."""
 
     def __init__(
         self,
         saver: CheckpointerBase,
         layout: Layout,
         config: RunnableConfig | None,
-        filter: dict[str, Any] | None,
+        filter: Mapping[str, Any] | None,
         before: RunnableConfig | None,
         limit: int | None,
     ) -> None:
@@ -66,7 +60,7 @@ class Lister:
         self.cursor: str | None = None
         self.done = self.remaining == 0
 
-    def next_page(self) -> Body[tuple[list[StoredCheckpoint], str | None]] | None:
+    def next_operation(self) -> Body[tuple[list[StoredCheckpoint], str | None]] | None:
         if self.done:
             return None
         size = ops.PAGE if self.remaining is None else min(ops.PAGE, self.remaining)
@@ -81,54 +75,74 @@ class Lister:
         self.done = self.cursor is None or self.remaining == 0
         return items
 
-
-def put(
-    saver: CheckpointerBase,
-    layout: Layout,
-    config: RunnableConfig,
-    checkpoint: Checkpoint,
-    metadata: CheckpointMetadata,
-    new_versions: ChannelVersions,
-) -> tuple[PreparedCheckpoint, Body[None]]:
-    prep = prepare_checkpoint(saver.serde, config, checkpoint, metadata, new_versions)
-    return prep, ops.put_body(layout, prep, freshness(saver))
+    def touch_operation(self, returned: bool) -> None:
+        """Nothing to run after a page: its script moves the thread's expiry itself."""
+        return None
 
 
-def put_writes(
-    saver: CheckpointerBase,
-    layout: Layout,
-    config: RunnableConfig,
-    writes: Sequence[tuple[str, Any]],
-    task_id: str,
-    task_path: str,
-) -> Body[None]:
-    ref, prepared = prepare_writes(saver.serde, config, writes, task_id, task_path)
-    return ops.put_writes_body(layout, ref, prepared, freshness(saver))
+class RedisOps:
+    """The Redis saver calls as script bodies on the keys of one layout."""
 
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
 
-def delete_thread(layout: Layout, thread_id: str) -> Body[None]:
-    return ops.delete_threads_body(layout, check_thread_ids([thread_id]))
+    def get_tuple(
+        self, saver: CheckpointerBase, config: RunnableConfig
+    ) -> Body[StoredCheckpoint | None]:
+        return ops.get_body(self.layout, parse_config(config), freshness(saver))
 
+    def lister(
+        self,
+        saver: CheckpointerBase,
+        config: RunnableConfig | None,
+        filter: Mapping[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> Lister:
+        return Lister(saver, self.layout, config, filter, before, limit)
 
-def delete_for_runs(layout: Layout, run_ids: Sequence[str]) -> Body[None]:
-    return ops.delete_runs_body(layout, check_thread_ids(run_ids, "run_ids"))
+    def put(
+        self,
+        saver: CheckpointerBase,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> tuple[PreparedCheckpoint, Body[None]]:
+        prep = prepare_checkpoint(saver.serde, config, checkpoint, metadata, new_versions)
+        return prep, ops.put_body(self.layout, prep, freshness(saver))
 
+    def put_writes(
+        self,
+        saver: CheckpointerBase,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> Body[None]:
+        ref, prepared = prepare_writes(saver.serde, config, writes, task_id, task_path)
+        return ops.put_writes_body(self.layout, ref, prepared, freshness(saver))
 
-def copy_thread(saver: CheckpointerBase, layout: Layout, source: str, target: str) -> Body[None]:
-    src, dst = check_thread_ids([source, target])
-    return ops.copy_thread_body(layout, src, dst, freshness(saver))
+    def delete_thread(self, saver: CheckpointerBase, thread_id: str) -> Body[None]:
+        return ops.delete_threads_body(self.layout, check_thread_ids([thread_id]))
 
+    def delete_for_runs(self, saver: CheckpointerBase, run_ids: Sequence[str]) -> Body[None]:
+        return ops.delete_runs_body(self.layout, check_thread_ids(run_ids, "run_ids"))
 
-def prune(layout: Layout, thread_ids: Sequence[str], strategy: str, keep: int) -> Body[None]:
-    check_prune(strategy, keep)
-    return ops.prune_body(layout, check_thread_ids(thread_ids), strategy, keep)
+    def copy_thread(self, saver: CheckpointerBase, source: str, target: str) -> Body[None]:
+        src, dst = check_thread_ids([source, target])
+        return ops.copy_thread_body(self.layout, src, dst, freshness(saver))
 
+    def prune(
+        self, saver: CheckpointerBase, thread_ids: Sequence[str], strategy: str, keep: int
+    ) -> Body[None]:
+        check_prune(strategy, keep)
+        return ops.prune_body(self.layout, check_thread_ids(thread_ids), strategy, keep)
 
-def sweep(layout: Layout) -> Body[int]:
-    return ops.sweep_body(layout)
+    def sweep(self, saver: CheckpointerBase) -> Body[int]:
+        return ops.sweep_body(self.layout)
 
-
-def delta_history(
-    saver: CheckpointerBase, layout: Layout, config: RunnableConfig, channels: Sequence[str]
-) -> Body[dict[str, ChannelHistory]]:
-    return ops.history_body(layout, parse_config(config), channels, freshness(saver))
+    def delta_history(
+        self, saver: CheckpointerBase, config: RunnableConfig, channels: Sequence[str]
+    ) -> Body[dict[str, ChannelHistory]]:
+        return ops.history_body(self.layout, parse_config(config), channels, freshness(saver))

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aredis
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
-    CheckpointTuple,
-    DeltaChannelHistory,
-)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
 from durastate._bridge import main_thread_loop
 from durastate._engines.redis.clients import AsyncDriver
 from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
-from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy, build_tuple
-from durastate.checkpoint.flavours import AsyncCheckpointer
-from durastate.checkpoint.history import decode_history
+from durastate.checkpoint.base import CheckpointTTLConfig
+from durastate.checkpoint.executors import AsyncOpsCheckpointer
 from durastate.checkpoint.redis import _core
 
 
-class AsyncRedisSaver(AsyncCheckpointer):
+class AsyncRedisSaver(AsyncOpsCheckpointer):
     """Checkpoints in Redis through an asyncio redis-py client; the same keys as ``RedisSaver``.
 
     Give a URL (connected on first use, closed by ``aclose``; a cluster is detected) or
@@ -48,6 +39,7 @@ class AsyncRedisSaver(AsyncCheckpointer):
     ) -> None:
         super().__init__(serde=serde, ttl=ttl)
         self.layout = Layout(key_prefix)
+        self._ops = _core.RedisOps(self.layout)
         source = redis_client if redis_client is not None else redis_url
         if source is None:
             raise ValueError("AsyncRedisSaver needs a redis_url or a redis_client")
@@ -104,81 +96,8 @@ class AsyncRedisSaver(AsyncCheckpointer):
         """The same as ``setup`` (the official async saver's name)."""
         await self.setup()
 
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        stored = await self._driver.run(_core.get_tuple(self, self.layout, config))
-        return None if stored is None else build_tuple(self.serde, stored)
-
-    async def alist(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        lister = _core.Lister(self, self.layout, config, filter, before, limit)
-        while (page := lister.next_page()) is not None:
-            for stored in lister.accept(await self._driver.run(page)):
-                yield build_tuple(self.serde, stored)
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        prep, body = _core.put(self, self.layout, config, checkpoint, metadata, new_versions)
-        await self._driver.run(body)
-        return prep.result_config()
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        body = _core.put_writes(self, self.layout, config, writes, task_id, task_path)
-        await self._driver.run(body)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await self._driver.run(_core.delete_thread(self.layout, thread_id))
-
-    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        await self._driver.run(_core.delete_for_runs(self.layout, run_ids))
-
-    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        await self._driver.run(
-            _core.copy_thread(self, self.layout, source_thread_id, target_thread_id)
-        )
-
-    async def aprune(
-        self,
-        thread_ids: Sequence[str],
-        *,
-        strategy: PruneStrategy | str = "keep_latest",
-        keep: int = 1,
-    ) -> None:
-        await self._driver.run(_core.prune(self.layout, thread_ids, strategy, keep))
-
-    async def asweep_ttl(self) -> int:
-        return await self._driver.run(_core.sweep(self.layout))
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        """The parent-chain walk for delta channels, in one script call."""
-        if not channels:
-            return {}
-        raw = await self._driver.run(_core.delta_history(self, self.layout, config, channels))
-        return decode_history(self.serde, raw)
-
-    def get_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        coro = self.aget_delta_channel_history(config=config, channels=channels)
-        return self._sync(coro)  # type: ignore[no-any-return]
+    async def _arun(self, op: Any) -> Any:
+        return await self._driver.run(op)
 
 
 __all__ = ["AsyncRedisSaver"]

@@ -15,34 +15,24 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
-    CheckpointTuple,
-    DeltaChannelHistory,
-)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from durastate._bridge import in_thread
 from durastate._engines.sqlite.deltas import DeltaBases
 from durastate._engines.sqlite.drivers import SyncDatabase
 from durastate._engines.sqlite.maintenance import compact_operation
 from durastate._engines.sqlite.migrations import version_operation
 from durastate._engines.sqlite.schema import CHECKPOINTS
-from durastate.checkpoint.base import CheckpointTTLConfig, PruneStrategy
-from durastate.checkpoint.flavours import SyncCheckpointer
-from durastate.checkpoint.history import decode_history
+from durastate.checkpoint.base import CheckpointTTLConfig
+from durastate.checkpoint.executors import OpsCheckpointer
 from durastate.checkpoint.sqlite import _core
 from durastate.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 
-class SqliteSaver(SyncCheckpointer):
+class SqliteSaver(OpsCheckpointer):
     """Checkpoints in a SQLite file, through the standard ``sqlite3`` module.
 
     ``conn`` is a ``sqlite3.Connection`` (left open when the saver closes; it may be
@@ -64,6 +54,7 @@ class SqliteSaver(SyncCheckpointer):
         super().__init__(serde=serde, ttl=ttl)
         self._db = SyncDatabase.attach(conn, self, timeout=timeout)
         self._bases = DeltaBases()
+        self._ops = _core.SqliteOps(self._bases)
         self.conn = self._db.conn
         self.lock = self._db.lock
 
@@ -111,82 +102,8 @@ class SqliteSaver(SyncCheckpointer):
         """Rewrite the file to its smallest size (a full ``VACUUM``); answers its pages."""
         return self._db.run(compact_operation())
 
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return _core.decode(self, self._db.run(_core.get_tuple(self, config)))
-
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        lister = _core.lister(self, config, filter, before, limit)
-        while (op := lister.next_operation()) is not None:
-            found = lister.accept(self._db.run(op))
-            touch = lister.touch_operation(bool(found))
-            if touch is not None:
-                self._db.run(touch)
-            for stored in found:
-                yield _core.decode_found(self, stored)
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        prep, op = _core.put(self, self._bases, config, checkpoint, metadata, new_versions)
-        written = self._db.run(op)
-        self._bases.remember(written)
-        return prep.result_config()
-
-    def put_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        self._db.run(_core.put_writes(self, config, writes, task_id, task_path))
-
-    def delete_thread(self, thread_id: str) -> None:
-        self._db.run_plan(_core.delete_thread(thread_id, self._bases))
-
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        self._db.run_plan(_core.delete_for_runs(run_ids, self._bases))
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        self._db.run(_core.copy_thread(self, source_thread_id, target_thread_id))
-
-    def prune(
-        self,
-        thread_ids: Sequence[str],
-        *,
-        strategy: PruneStrategy | str = "keep_latest",
-        keep: int = 1,
-    ) -> None:
-        self._db.run_plan(_core.prune(thread_ids, strategy, keep, self._bases))
-
-    def sweep_ttl(self) -> int:
-        return self._db.run_plan(_core.sweep(self._bases))
-
-    def get_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        if not channels:
-            return {}
-        raw = self._db.run(_core.delta_history(config, channels))
-        return decode_history(self.serde, raw)
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        return await in_thread(
-            lambda: self.get_delta_channel_history(config=config, channels=channels)
-        )
+    def _run(self, op: Any) -> Any:
+        return self._db.run_step(op)
 
 
 __all__ = ["AsyncSqliteSaver", "SqliteSaver"]
