@@ -15,6 +15,11 @@ terminated) runs again from the start on another connection, and so does one tha
 serialization failure or a deadlock; every operation is idempotent (upserts keyed by
 checkpoint id, task and index; deletes), so a retry never stores anything twice. A
 single connection of the caller's is never replaced: its errors reach the caller.
+
+A pool that hands out no connection within its ``timeout`` raises ``PoolExhaustedError``
+(a ``BackendUnavailableError`` that is still a ``psycopg_pool.PoolTimeout``), saying how
+long it waited, how many of its ``max_size`` connections were in use, and which
+``pool_config`` settings to change.
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 from psycopg import AsyncConnection, Connection, errors
 from psycopg.rows import tuple_row
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from durastate._engines.postgres.migrations import (
     check_schema,
@@ -46,7 +51,7 @@ from durastate._engines.postgres.requests import (
     adrive,
     drive,
 )
-from durastate.errors import InvalidInputError, SchemaVersionError
+from durastate.errors import BackendUnavailableError, InvalidInputError, SchemaVersionError
 
 T = TypeVar("T")
 
@@ -78,6 +83,35 @@ def _not_ready(component: Component, version: int) -> SchemaVersionError:
     return SchemaVersionError(
         f"the {component.name} tables are at version {version}, this durastate needs "
         f"{component.latest}; call setup() (auto_setup=False was given)"
+    )
+
+
+class PoolExhaustedError(BackendUnavailableError, PoolTimeout):
+    """The pool had no free connection within its timeout (all in use, or none could open)."""
+
+    def __init__(self, message: str) -> None:
+        PoolTimeout.__init__(self, message)
+
+
+def pool_exhausted(pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> PoolExhaustedError:
+    """The error for a pool that timed out: what it waited for and what to change."""
+    stats = pool.get_stats()
+    busy = stats.get("pool_size", 0) - stats.get("pool_available", 0)
+    failed = stats.get("connections_errors", 0)
+    if failed:
+        why = (
+            f"{busy} of max_size={pool.max_size} connections were in use or opening, and "
+            f"{failed} attempts to open one failed (is the server reachable?)"
+        )
+    elif busy >= pool.max_size:
+        why = f"all {pool.max_size} connections (max_size={pool.max_size}) were in use"
+    else:
+        why = f"{busy} of max_size={pool.max_size} connections were in use, no new one opened"
+    return PoolExhaustedError(
+        f"the Postgres connection pool {pool.name!r} had no free connection within "
+        f"{pool.timeout:g} s: {why}; raise pool_config max_size or timeout (e.g. "
+        f"pool_config={{'max_size': {pool.max_size * 2}, 'timeout': {pool.timeout * 2:g}}}), "
+        "or hold fewer connections at once"
     )
 
 
@@ -152,7 +186,11 @@ class SyncDatabase(_Settings):
     @contextmanager
     def connection(self) -> Iterator[Connection[Any]]:
         if self.pool is not None:
-            with self.pool.connection() as conn:
+            with ExitStack() as stack:
+                try:
+                    conn = stack.enter_context(self.pool.connection())
+                except PoolTimeout:
+                    raise pool_exhausted(self.pool) from None
                 yield conn
         else:
             assert self.conn is not None
@@ -289,7 +327,11 @@ class AsyncDatabase(_Settings):
         if self.pool is not None:
             if not self._opened:
                 await self.open()
-            async with self.pool.connection() as conn:
+            async with AsyncExitStack() as stack:
+                try:
+                    conn = await stack.enter_async_context(self.pool.connection())
+                except PoolTimeout:
+                    raise pool_exhausted(self.pool) from None
                 yield conn
         else:
             assert self.conn is not None
