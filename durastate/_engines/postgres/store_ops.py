@@ -45,12 +45,15 @@ vectors_set AS (
                 %(a_dims)s::int[], %(a_vec)s::text[]) AS a(ns, key, seq, field, dims, embedding)
     ON CONFLICT (ns, key, seq) DO UPDATE SET
         field = excluded.field, dims = excluded.dims, embedding = excluded.embedding
+    WHERE (t.field, t.dims, t.embedding)
+        IS DISTINCT FROM (excluded.field, excluded.dims, excluded.embedding)
 ), vectors_cut AS (
     DELETE FROM {p}durastate_store_vectors v
     USING unnest(%(c_ns)s::text[], %(c_key)s::text[], %(c_count)s::int[]) AS c(ns, key, n)
     WHERE v.ns = (c.ns COLLATE "C") AND v.key = (c.key COLLATE "C") AND v.seq >= c.n
 )"""
-"""Vectors of written items: upserted by position, the ones past their new count removed."""
+"""Vectors of written items: upserted by position (an unchanged one left alone), the ones
+past their new count removed."""
 _WRITE = """
 SELECT {p}durastate_store_write(
     %(d_ns)s::text[], %(d_key)s::text[], %(u_ns)s::text[], %(u_key)s::text[],

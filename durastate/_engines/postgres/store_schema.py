@@ -9,9 +9,10 @@ without an index never needs pgvector), one row per embedded text, deleted with 
 ``embedding::vector(dims)`` (or ``halfvec(dims)``; pgvector's casts from ``real[]`` are
 immutable), partial on ``dims``, so stores of different widths and distances share one
 schema, and queries written as ``ORDER BY embedding::vector(dims) <=> query LIMIT k``
-use it. Writes and gets are PL/pgSQL functions (migration 2), so their plans are made
-once per session even without prepared statements (PgBouncer); semantic searches run
-through ``durastate_store_ann`` (pgvector migration 2), which carries the scan settings.
+use it. Writes and gets are PL/pgSQL functions (migration 2; since migration 3 a write
+leaves unchanged vectors alone), so their plans are made once per session even without
+prepared statements (PgBouncer); semantic searches run through ``durastate_store_ann``
+(pgvector migration 2), which carries the scan settings.
 """
 
 from __future__ import annotations
@@ -66,6 +67,52 @@ END
 $fn$"""
 """Every delete and upsert of a batch, vectors upserted by position and the surplus cut."""
 
+_WRITE_KEEPING_FUNCTION = """
+CREATE OR REPLACE FUNCTION {p}durastate_store_write(
+    p_d_ns text[], p_d_key text[], p_u_ns text[], p_u_key text[], p_u_value text[],
+    p_u_expires double precision[], p_u_ttl double precision[], p_now double precision,
+    p_a_ns text[], p_a_key text[], p_a_seq integer[], p_a_field text[], p_a_dims integer[],
+    p_a_vec text[], p_u_count integer[]
+) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF cardinality(p_d_ns) > 0 THEN
+        DELETE FROM {p}durastate_store i USING unnest(p_d_ns, p_d_key) AS w(ns, key)
+        WHERE i.ns = (w.ns COLLATE "C") AND i.key = (w.key COLLATE "C");
+    END IF;
+    IF cardinality(p_u_ns) = 0 THEN
+        RETURN;
+    END IF;
+    INSERT INTO {p}durastate_store AS t
+        (ns, key, value, created_at, updated_at, expires_at, ttl_minutes)
+    SELECT u.ns, u.key, u.value::jsonb, p_now, p_now, u.expires_at, u.ttl
+    FROM unnest(p_u_ns, p_u_key, p_u_value, p_u_expires, p_u_ttl)
+        AS u(ns, key, value, expires_at, ttl)
+    ON CONFLICT (ns, key) DO UPDATE SET
+        value = excluded.value,
+        updated_at = excluded.updated_at,
+        expires_at = excluded.expires_at,
+        ttl_minutes = excluded.ttl_minutes,
+        created_at = CASE WHEN t.expires_at IS NOT NULL AND t.expires_at <= excluded.updated_at
+                          THEN excluded.created_at ELSE t.created_at END;
+    IF cardinality(p_a_ns) > 0 THEN
+        INSERT INTO {p}durastate_store_vectors AS t (ns, key, seq, field, dims, embedding)
+        SELECT a.ns, a.key, a.seq, a.field, a.dims, a.embedding::real[]
+        FROM unnest(p_a_ns, p_a_key, p_a_seq, p_a_field, p_a_dims, p_a_vec)
+            AS a(ns, key, seq, field, dims, embedding)
+        ON CONFLICT (ns, key, seq) DO UPDATE SET
+            field = excluded.field, dims = excluded.dims, embedding = excluded.embedding
+        WHERE (t.field, t.dims, t.embedding)
+            IS DISTINCT FROM (excluded.field, excluded.dims, excluded.embedding);
+    END IF;
+    DELETE FROM {p}durastate_store_vectors v
+    USING unnest(p_u_ns, p_u_key, p_u_count) AS c(ns, key, n)
+    WHERE v.ns = (c.ns COLLATE "C") AND v.key = (c.key COLLATE "C") AND v.seq >= c.n;
+END
+$fn$"""
+"""``durastate_store_write`` leaving a vector row alone when its item is written again with
+the same field and embedding: no new row version, so no new HNSW/IVFFlat index entry (the
+cost of a vector write) when a value changes but its embedded text does not."""
+
 _GET_FUNCTION = """
 CREATE OR REPLACE FUNCTION {p}durastate_store_get(
     p_ns text[], p_key text[], p_refresh boolean[], p_now double precision
@@ -119,6 +166,7 @@ STORE = Component(
             )""",
         ),
         (_WRITE_FUNCTION, _GET_FUNCTION),
+        (_WRITE_KEEPING_FUNCTION,),
     ),
 )
 
