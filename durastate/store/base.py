@@ -32,11 +32,11 @@ from langgraph.store.base import (
 )
 
 from durastate._bridge import in_thread, iterate_in_thread, run_on_loop
-from durastate._limits import check_name_size
+from durastate._limits import MAX_NAME_BYTES, check_name_size
 from durastate._sweeper import TaskSweeper, ThreadSweeper
 from durastate.errors import InvalidInputError
 from durastate.store.filters import Condition, compile_filter, matches
-from durastate.store.index import IndexSettings, parse_index
+from durastate.store.index import FieldPath, IndexSettings, parse_index
 from durastate.store.vectors import Matrix, as_matrix, scores, top_k
 
 if TYPE_CHECKING:
@@ -88,6 +88,10 @@ def check_namespace(
     return cast(Namespace, namespace)
 
 
+_ALWAYS_SHORT = MAX_NAME_BYTES // 4
+"""Names of at most this many characters fit the byte limit whatever they hold."""
+
+
 def check_key(key: Any, namespace: Namespace) -> str:
     if not isinstance(key, str):
         raise InvalidInputError(
@@ -95,7 +99,8 @@ def check_key(key: Any, namespace: Namespace) -> str:
         )
     if "\x00" in key:
         raise InvalidInputError(f"key {key!r} in namespace {namespace!r} contains NUL")
-    check_name_size(key, f"key in namespace {namespace!r}:")
+    if len(key) > _ALWAYS_SHORT:
+        check_name_size(key, f"key in namespace {namespace!r}:")
     return key
 
 
@@ -121,6 +126,26 @@ def check_ttl(ttl: Any, namespace: Namespace, key: str) -> float | None:
     if ttl <= 0:
         raise InvalidInputError(f"ttl of {namespace!r}/{key!r} must be positive, got {ttl!r}")
     return float(ttl)
+
+
+def plain_field(fp: FieldPath) -> str | None:
+    """The key of a one-token path naming a plain field (no index, wildcard or braces)."""
+    if len(fp.tokens) != 1:
+        return None
+    name = fp.tokens[0]
+    if name == "*" or (name[:1], name[-1:]) in (("[", "]"), ("{", "}")):
+        return None
+    return name
+
+
+def field_texts(fp: FieldPath, value: dict[str, Any]) -> list[str]:
+    """``fp.texts(value)``, without the general path walk when the field is plain text."""
+    name = plain_field(fp)
+    if name is not None:
+        text = value.get(name)
+        if type(text) is str:
+            return [text] if text else []
+    return fp.texts(value)
 
 
 def _check_count(value: Any, what: str, *, minimum: int = 0) -> int:
@@ -374,10 +399,10 @@ class StoreBase(BaseStore):
         slot = -1
         for slot, op in enumerate(ops):
             if isinstance(op, GetOp):
-                ns = check_namespace(op.namespace)
+                ns = self._namespace(op.namespace)
                 batch.gets.append(GetRequest(slot, ns, check_key(op.key, ns), bool(op.refresh_ttl)))
             elif isinstance(op, SearchOp):
-                ns = check_namespace(op.namespace_prefix, allow_empty=True)
+                ns = self._namespace(op.namespace_prefix, allow_empty=True)
                 if op.query is not None and not isinstance(op.query, str):
                     raise InvalidInputError(f"search query must be a string, got {op.query!r}")
                 batch.searches.append(
@@ -402,6 +427,24 @@ class StoreBase(BaseStore):
         batch.size = slot + 1
         batch.puts = list(latest_put.values())
         return batch
+
+    def _namespace(
+        self, namespace: Any, *, allow_empty: bool = False, writing: bool = False
+    ) -> Namespace:
+        """``check_namespace``; an engine may remember the namespaces it has accepted."""
+        return check_namespace(namespace, allow_empty=allow_empty, writing=writing)
+
+    def _put_value(
+        self, value: Any, namespace: Namespace, key: str
+    ) -> tuple[dict[str, Any], str | None]:
+        """The checked value to store (a fresh copy) and its JSON text.
+
+        An engine that never needs the text may answer ``None`` for it, as long as it
+        accepts and refuses exactly the values ``value_to_json`` does.
+        """
+        text = value_to_json(value, namespace, key)
+        loaded: dict[str, Any] = json.loads(text)
+        return loaded, text
 
     def _prepare_list(self, slot: int, op: ListNamespacesOp) -> ListNamespacesRequest:
         prefix = suffix = None
@@ -433,22 +476,51 @@ class StoreBase(BaseStore):
         )
 
     def _prepare_put(self, op: PutOp) -> PutRequest:
-        ns = check_namespace(op.namespace, writing=op.value is not None)
+        ns = self._namespace(op.namespace, writing=op.value is not None)
         key = check_key(op.key, ns)
         if op.value is None:
             return PutRequest(ns, key, None, None, None)
-        text = value_to_json(op.value, ns, key)
-        value = json.loads(text)
-        texts: tuple[tuple[str, str], ...] = ()
-        index = op.index
-        if self.index_settings is not None and index is not False:
-            if index is not None and (isinstance(index, str) or not isinstance(index, Sequence)):
-                raise InvalidInputError(
-                    f"index for {ns!r}/{key!r} must be False, None or a list of paths"
-                )
-            paths = self.index_settings.field_paths(index)
-            texts = tuple((fp.path, t) for fp in paths for t in fp.texts(value))
+        value, text = self._put_value(op.value, ns, key)
+        texts = self._index_texts(op.index, ns, key, value)
         return PutRequest(ns, key, value, text, check_ttl(op.ttl, ns, key), texts=texts)
+
+    def _index_texts(
+        self, index: Any, ns: Namespace, key: str, value: dict[str, Any]
+    ) -> tuple[tuple[str, str], ...]:
+        """(path, text) pairs of a put to embed, per its ``index=`` and the store's index."""
+        if self.index_settings is None or index is False:
+            return ()
+        if index is not None and (isinstance(index, str) or not isinstance(index, Sequence)):
+            raise InvalidInputError(
+                f"index for {ns!r}/{key!r} must be False, None or a list of paths"
+            )
+        paths = self.index_settings.field_paths(index)
+        if len(paths) == 1:
+            fp = paths[0]
+            return tuple([(fp.path, t) for t in field_texts(fp, value)])
+        return tuple((fp.path, t) for fp in paths for t in field_texts(fp, value))
+
+    def _vector_matrices(
+        self,
+        docs: Sequence[Sequence[float]],
+        doc_texts: Sequence[str],
+        queries: Sequence[Sequence[float]],
+        query_texts: Sequence[str],
+    ) -> tuple[Matrix | None, Matrix | None]:
+        """The embedder's answers as checked matrices (None where nothing was embedded)."""
+        assert self.index_settings is not None
+        dims = self.index_settings.dims
+        if len(docs) != len(doc_texts) or len(queries) != len(query_texts):
+            raise ValueError(
+                f"embedder returned {len(docs)} vectors for {len(doc_texts)} texts "
+                f"and {len(queries)} for {len(query_texts)} queries"
+            )
+        try:
+            doc_m = as_matrix(docs, dims) if doc_texts else None
+            query_m = as_matrix(queries, dims) if query_texts else None
+        except ValueError as exc:
+            raise InvalidInputError(f"embedding function returned bad vectors: {exc}") from None
+        return doc_m, query_m
 
     def bind(
         self,
@@ -462,21 +534,16 @@ class StoreBase(BaseStore):
             return batch
         doc_texts = batch.texts_to_embed()
         query_texts = batch.queries_to_embed()
-        if len(docs) != len(doc_texts) or len(queries) != len(query_texts):
-            raise ValueError(
-                f"embedder returned {len(docs)} vectors for {len(doc_texts)} texts "
-                f"and {len(queries)} for {len(query_texts)} queries"
-            )
-        try:
-            doc_m = as_matrix(docs, settings.dims) if doc_texts else None
-            query_m = as_matrix(queries, settings.dims) if query_texts else None
-        except ValueError as exc:
-            raise InvalidInputError(f"embedding function returned bad vectors: {exc}") from None
-        by_text = {t: doc_m[i] for i, t in enumerate(doc_texts)} if doc_m is not None else {}
-        by_query = {t: query_m[i] for i, t in enumerate(query_texts)} if query_m is not None else {}
+        doc_m, query_m = self._vector_matrices(docs, doc_texts, queries, query_texts)
+        by_text = dict(zip(doc_texts, doc_m, strict=True)) if doc_m is not None else {}
+        by_query = dict(zip(query_texts, query_m, strict=True)) if query_m is not None else {}
         for put in batch.puts:
-            if put.texts:
-                put.embeddings = tuple(EmbeddedText(p, t, by_text[t]) for p, t in put.texts)
+            texts = put.texts
+            if len(texts) == 1:
+                path, text = texts[0]
+                put.embeddings = (EmbeddedText(path, text, by_text[text]),)
+            elif texts:
+                put.embeddings = tuple(EmbeddedText(p, t, by_text[t]) for p, t in texts)
         for search in batch.searches:
             if search.query is not None:
                 search.query_vector = by_query[search.query]

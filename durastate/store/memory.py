@@ -2,41 +2,68 @@
 
 from __future__ import annotations
 
-import copy
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
-from langgraph.store.base import Op, Result, TTLConfig
+from langgraph.store.base import (
+    Item,
+    Op,
+    PutOp,
+    Result,
+    TTLConfig,
+    _validate_namespace_labels,
+)
 
 from durastate.store.base import (
     Namespace,
     PreparedBatch,
-    StoredItem,
+    PutRequest,
     SyncStore,
     assemble,
+    check_key,
+    check_namespace,
+    check_ttl,
+    plain_field,
+    select_namespaces,
+    ts_to_datetime,
+)
+from durastate.store.memory_data import (
+    MemoryRecord,
+    MemoryStoreData,
     make_item,
     make_search_item,
-    rank_items,
-    select_namespaces,
+    namespaces_with_items,
 )
+from durastate.store.memory_values import copy_in, copy_out, is_flat
 from durastate.store.transfer import (
     ExportedItem,
     ExportedVector,
     import_expiry,
     plan_import,
 )
+from durastate.store.vectors import Matrix
+
+__all__ = ["InMemoryStore", "MemoryStoreData"]
+
+_KNOWN_NAMESPACES = 4096
+"""How many accepted namespaces a store remembers (then it forgets them all)."""
+_SHORT_KEY = 256
+"""Keys up to this many characters are within the 1024-byte name limit whatever they hold."""
 
 
-@dataclass
-class MemoryStoreData:
-    """The storage behind an ``InMemoryStore``; share it to reopen the same data."""
-
-    items: dict[Namespace, dict[str, StoredItem]] = field(default_factory=dict)
-    lock: threading.RLock = field(default_factory=threading.RLock)
+def _copy(record: MemoryRecord) -> dict[str, Any]:
+    """Callers get their own copy, so mutating a result never changes the store."""
+    value = record.value
+    flat = record.flat
+    if flat is None:
+        flat = record.flat = is_flat(value)
+    if flat:
+        return value.copy()
+    out: dict[str, Any] = copy_out(value)
+    return out
 
 
 class InMemoryStore(SyncStore):
@@ -54,6 +81,10 @@ class InMemoryStore(SyncStore):
     ) -> None:
         super().__init__(index=index, ttl=ttl)
         self.data = data or MemoryStoreData()
+        self._read_ns: set[Namespace] = set()
+        self._write_ns: set[Namespace] = set()
+        refresh = (ttl or {}).get("refresh_on_read", True) if ttl is not None else True
+        self._refresh_default = bool(refresh)
 
     def __enter__(self) -> InMemoryStore:
         return self
@@ -67,74 +98,127 @@ class InMemoryStore(SyncStore):
     async def __aexit__(self, *exc: object) -> None:
         self.stop_ttl_sweeper()
 
-    def _live(self, namespace: Namespace, key: str, now: float) -> StoredItem | None:
-        item = self.data.items.get(namespace, {}).get(key)
-        return item if item is not None and item.is_live(now) else None
+    # -- validation, remembered -------------------------------------------------------------
+    def _namespace(
+        self, namespace: Any, *, allow_empty: bool = False, writing: bool = False
+    ) -> Namespace:
+        known = self._write_ns if writing else self._read_ns
+        if type(namespace) is tuple:
+            try:
+                if namespace in known:
+                    return namespace
+            except TypeError:
+                pass
+        ns = check_namespace(namespace, allow_empty=allow_empty, writing=writing)
+        if ns:
+            # A namespace fit for writing is fit for reading too.
+            for accepted in (known, self._read_ns) if writing else (known,):
+                if len(accepted) >= _KNOWN_NAMESPACES:
+                    accepted.clear()
+                accepted.add(ns)
+        return ns
 
-    def _refresh(self, item: StoredItem, now: float) -> None:
-        if item.ttl_minutes is not None:
-            item.expires_at = now + item.ttl_minutes * 60.0
+    def _put_value(
+        self, value: Any, namespace: Namespace, key: str
+    ) -> tuple[dict[str, Any], str | None]:
+        copied = copy_in(value)
+        if copied is not None:
+            return copied, None
+        return super()._put_value(value, namespace, key)
 
+    # -- single get without the batch machinery ----------------------------------------------
+    def get(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        if type(namespace) is not tuple or type(key) is not str:
+            return super().get(namespace, key, refresh_ttl=refresh_ttl)
+        try:
+            known = namespace in self._read_ns
+        except TypeError:
+            known = False
+        if not known:
+            # The checks BaseStore.get and batch make, in their order.
+            _validate_namespace_labels(namespace)
+            self._namespace(namespace)
+        if len(key) > _SHORT_KEY or "\x00" in key:
+            check_key(key, namespace)
+        data = self.data
+        members = data.items.get(namespace)
+        rec = None if members is None else members.get(key)
+        if rec is None:
+            return None
+        if rec.expires_at is None:
+            # Records are replaced, never changed in place (but for expiry): no lock needed.
+            return make_item(rec, _copy(rec))
+        refresh = self._refresh_default if refresh_ttl is None else bool(refresh_ttl)
+        now = time.time()
+        with data.lock:
+            rec = data.live(namespace, key, now)
+            if rec is None:
+                return None
+            if refresh and rec.ttl_minutes is not None:
+                data.set_expiry(rec, now + rec.ttl_minutes * 60.0)
+            return make_item(rec, _copy(rec))
+
+    async def aget(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        # Memory work never waits on I/O, and a get embeds nothing.
+        return self.get(namespace, key, refresh_ttl=refresh_ttl)
+
+    # -- batches ---------------------------------------------------------------------------
     def run_batch(self, batch: PreparedBatch) -> list[Result]:
         answers: dict[int, Result] = {}
         now = batch.now
-        with self.data.lock:
+        data = self.data
+        with data.lock:
             for get in batch.gets:
-                item = self._live(get.namespace, get.key, now)
-                if item is None:
+                rec = data.live(get.namespace, get.key, now)
+                if rec is None:
                     answers[get.slot] = None
                     continue
-                if get.refresh_ttl:
-                    self._refresh(item, now)
-                answers[get.slot] = make_item(
-                    item.namespace, item.key, _copy(item.value), item.created_at, item.updated_at
-                )
+                if get.refresh_ttl and rec.ttl_minutes is not None:
+                    data.set_expiry(rec, now + rec.ttl_minutes * 60.0)
+                answers[get.slot] = make_item(rec, _copy(rec))
             for search in batch.searches:
-                n = len(search.namespace_prefix)
-                candidates = [
-                    it
-                    for ns, members in self.data.items.items()
-                    if ns[:n] == search.namespace_prefix
-                    for it in members.values()
-                    if it.is_live(now)
-                ]
-                ranked = rank_items(candidates, search, self.index_settings)
+                ranked = data.search(search, self.index_settings, now)
                 if search.refresh_ttl:
-                    for it, _ in ranked:
-                        self._refresh(it, now)
+                    for rec, _ in ranked:
+                        if rec.ttl_minutes is not None:
+                            data.set_expiry(rec, now + rec.ttl_minutes * 60.0)
                 answers[search.slot] = [
-                    make_search_item(
-                        it.namespace, it.key, _copy(it.value), it.created_at, it.updated_at, score
-                    )
-                    for it, score in ranked
+                    make_search_item(rec, _copy(rec), None if score is None else float(score))
+                    for rec, score in ranked
                 ]
             for req in batch.lists:
-                live = (
-                    ns
-                    for ns, members in self.data.items.items()
-                    if any(it.is_live(now) for it in members.values())
-                )
-                answers[req.slot] = select_namespaces(live, req)
-            for put in batch.puts:
-                members = self.data.items.setdefault(put.namespace, {})
-                if put.value is None:
-                    members.pop(put.key, None)
-                    if not members:
-                        del self.data.items[put.namespace]
-                    continue
-                old = self._live(put.namespace, put.key, now)
-                vectors = np.stack([e.vector for e in put.embeddings]) if put.embeddings else None
-                members[put.key] = StoredItem(
-                    namespace=put.namespace,
-                    key=put.key,
-                    value=put.value,
-                    created_at=old.created_at if old is not None else now,
-                    updated_at=now,
-                    expires_at=put.expires_at(now),
-                    ttl_minutes=put.ttl_minutes,
-                    vectors=vectors,
-                )
+                answers[req.slot] = select_namespaces(namespaces_with_items(data, now), req)
+            if batch.puts:
+                self._apply_puts(batch.puts, now)
         return assemble(batch, answers)
+
+    def _apply_puts(self, puts: list[PutRequest], now: float) -> None:
+        data = self.data
+        now_dt = ts_to_datetime(now)
+        records: list[MemoryRecord] = []
+        for put in puts:
+            if put.value is None:
+                data.delete(put.namespace, put.key)
+                continue
+            old = data.live(put.namespace, put.key, now)
+            record = MemoryRecord(
+                put.namespace,
+                put.key,
+                put.value,
+                None,
+                old.created_at if old is not None else now,
+                now,
+                put.expires_at(now),
+                put.ttl_minutes,
+                _stack(put),
+            )
+            record.set_datetimes(old.created_dt if old is not None else now_dt, now_dt)
+            records.append(record)
+        data.store_many(records)
 
     def export_items(
         self, namespace_prefix: Namespace = (), *, batch_size: int = 500
@@ -150,22 +234,22 @@ class InMemoryStore(SyncStore):
         for ns, key in keys:
             now = time.time()
             with self.data.lock:
-                item = self._live(ns, key, now)
-                if item is None:
+                rec = self.data.live(ns, key, now)
+                if rec is None:
                     continue
                 vectors = (
                     ()
-                    if item.vectors is None
-                    else tuple(ExportedVector("", row.copy()) for row in item.vectors)
+                    if rec.vectors is None
+                    else tuple(ExportedVector("", row.copy()) for row in rec.vectors)
                 )
                 exported = ExportedItem(
                     ns,
                     key,
-                    _copy(item.value),
-                    item.created_at,
-                    item.updated_at,
-                    item.expires_at,
-                    item.ttl_minutes,
+                    _copy(rec),
+                    rec.created_at,
+                    rec.updated_at,
+                    rec.expires_at,
+                    rec.ttl_minutes,
                     vectors,
                 )
             yield exported
@@ -175,41 +259,154 @@ class InMemoryStore(SyncStore):
         self.embed_sync(plan.batch)
         with self.data.lock:
             for item, put in plan.items:
-                vectors = np.stack([e.vector for e in put.embeddings]) if put.embeddings else None
-                self.data.items.setdefault(put.namespace, {})[put.key] = StoredItem(
-                    namespace=put.namespace,
-                    key=put.key,
-                    value=put.value or {},
-                    created_at=float(item.created_at),
-                    updated_at=float(item.updated_at),
-                    expires_at=import_expiry(item),
-                    ttl_minutes=put.ttl_minutes,
-                    vectors=vectors,
+                value = put.value or {}
+                self.data.store(
+                    MemoryRecord(
+                        put.namespace,
+                        put.key,
+                        value,
+                        is_flat(value),
+                        float(item.created_at),
+                        float(item.updated_at),
+                        import_expiry(item),
+                        put.ttl_minutes,
+                        _stack(put),
+                    )
                 )
         return len(plan.items)
 
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = ops if isinstance(ops, list) else list(ops)
+        if _puts_only(ops):
+            plan = self._plan_puts(ops)
+            settings = self.index_settings
+            docs = (
+                settings.embeddings.embed_documents(plan.texts) if settings and plan.texts else []
+            )
+            return self._write_plan(plan, docs)
+        return super().batch(ops)
+
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         # Memory work never waits on I/O: only the embedding calls are awaited.
+        ops = ops if isinstance(ops, list) else list(ops)
+        if _puts_only(ops):
+            plan = self._plan_puts(ops)
+            settings = self.index_settings
+            docs = (
+                await settings.embeddings.aembed_documents(plan.texts)
+                if settings and plan.texts
+                else []
+            )
+            return self._write_plan(plan, docs)
         return self.run_batch(await self.embed_async(self.prepare(ops)))
 
-    def sweep_ttl(self) -> int:
+    def _plan_puts(self, ops: list[PutOp]) -> _PutPlan:
+        """What ``prepare`` checks and plans for a batch of puts, without the general
+        request objects: same checks in the same order, last put of a key wins."""
+        plan = _PutPlan(time.time(), len(ops))
+        latest = plan.entries
+        texts: dict[str, None] = {}
+        # The configured fields, when they are one plain field: its text is read directly.
+        settings = self.index_settings
+        plain = plain_field(settings.fields[0]) if settings and len(settings.fields) == 1 else None
+        plain_path = settings.fields[0].path if settings and plain is not None else ""
+        for op in ops:
+            value = op.value
+            ns = self._namespace(op.namespace, writing=value is not None)
+            key = op.key
+            if type(key) is not str or len(key) > _SHORT_KEY or "\x00" in key:
+                key = check_key(key, ns)
+            entry: _Entry | None = None
+            if value is not None:
+                copied = copy_in(value)
+                if copied is None:
+                    copied, _ = self._put_value(value, ns, key)
+                text = copied.get(plain) if plain is not None and op.index is None else None
+                if type(text) is str:
+                    found: tuple[tuple[str, str], ...] = ((plain_path, text),) if text else ()
+                else:
+                    found = self._index_texts(op.index, ns, key, copied)
+                ttl = None if op.ttl is None else check_ttl(op.ttl, ns, key)
+                entry = (copied, ttl, found)
+            where = (ns, key)
+            if where in latest:
+                del latest[where]
+            latest[where] = entry
+        for entry in latest.values():
+            if entry is not None:
+                for _, text in entry[2]:
+                    texts.setdefault(text, None)
+        plan.texts = list(texts)
+        return plan
 
-        now = time.time()
-        removed = 0
+    def _write_plan(self, plan: _PutPlan, docs: Sequence[Sequence[float]]) -> list[Result]:
+        doc_m: Matrix | None = None
+        if self.index_settings is not None:
+            doc_m, _ = self._vector_matrices(docs, plan.texts, [], [])
+        position = {t: i for i, t in enumerate(plan.texts)}
+        now = plan.now
+        now_dt = ts_to_datetime(now)
+        data = self.data
+        with data.lock:
+            records: list[MemoryRecord] = []
+            for (ns, key), entry in plan.entries.items():
+                if entry is None:
+                    data.delete(ns, key)
+                    continue
+                value, ttl, texts = entry
+                vectors: Matrix | None = None
+                if texts and doc_m is not None:
+                    if len(texts) == 1:
+                        i = position[texts[0][1]]
+                        vectors = doc_m[i : i + 1]
+                    else:
+                        vectors = doc_m[[position[t] for _, t in texts]]
+                old = data.live(ns, key, now)
+                record = MemoryRecord(
+                    ns,
+                    key,
+                    value,
+                    None,
+                    old.created_at if old is not None else now,
+                    now,
+                    None if ttl is None else now + ttl * 60.0,
+                    ttl,
+                    vectors,
+                )
+                record.set_datetimes(old.created_dt if old is not None else now_dt, now_dt)
+                records.append(record)
+            data.store_many(records)
+        return [None] * plan.size
+
+    def sweep_ttl(self) -> int:
         with self.data.lock:
-            for ns in list(self.data.items):
-                members = self.data.items[ns]
-                for key in [k for k, it in members.items() if not it.is_live(now)]:
-                    del members[key]
-                    removed += 1
-                if not members:
-                    del self.data.items[ns]
-        return removed
+            return self.data.sweep(time.time())
 
     async def asweep_ttl(self) -> int:
         return self.sweep_ttl()
 
 
-def _copy(value: dict[str, Any]) -> dict[str, Any]:
-    """Callers get their own copy, so mutating a result never changes the store."""
-    return copy.deepcopy(value)
+_Entry = tuple[dict[str, Any], float | None, tuple[tuple[str, str], ...]]
+"""A planned put: its checked value, TTL in minutes and (path, text) pairs to embed."""
+
+
+@dataclass(slots=True)
+class _PutPlan:
+    now: float
+    size: int
+    entries: dict[tuple[Namespace, str], _Entry | None] = field(default_factory=dict)
+    """Last put per item, in order; None deletes."""
+    texts: list[str] = field(default_factory=list)
+    """Distinct texts to embed, in the order ``PreparedBatch.texts_to_embed`` gives."""
+
+
+def _puts_only(ops: list[Any]) -> TypeGuard[list[PutOp]]:
+    return bool(ops) and all(type(op) is PutOp for op in ops)
+
+
+def _stack(put: PutRequest) -> Matrix | None:
+    if not put.embeddings:
+        return None
+    if len(put.embeddings) == 1:
+        return put.embeddings[0].vector.reshape(1, -1)
+    return np.stack([e.vector for e in put.embeddings])

@@ -1,0 +1,108 @@
+"""Copying store values in and out of process memory without a JSON round trip.
+
+A value made only of exact ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``
+is checked and copied by walking it once; anything else (subclasses, tuples, non-string
+keys, very deep nesting, text that JSON would turn into ``\\u0000``) answers ``None``, and
+the caller takes the JSON path, so every value is accepted or refused exactly as
+``value_to_json`` decides and stored exactly as ``json.loads`` would give it back.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+_MAX_DEPTH = 100
+_MAX_INT_BITS = 4096
+"""Larger ints go the JSON way (Python refuses to print ints past 4300 digits)."""
+_NUL = "\x00"
+_ESCAPED_NUL = "\\u0000"
+
+
+class _Fallback(Exception):
+    """The value needs the JSON path."""
+
+
+def _copy_node(value: Any, depth: int) -> Any:
+    """A checked copy of a dict or list; raises ``_Fallback`` on anything unusual."""
+    if depth > _MAX_DEPTH:
+        raise _Fallback
+    t = type(value)
+    if t is dict:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if type(k) is not str or _NUL in k or _ESCAPED_NUL in k:
+                raise _Fallback
+            out[k] = _copy_leaf(v, depth)
+        return out
+    if t is list:
+        return [_copy_leaf(v, depth) for v in value]
+    raise _Fallback
+
+
+def _copy_leaf(v: Any, depth: int) -> Any:
+    t = type(v)
+    if t is str:
+        if _NUL in v or _ESCAPED_NUL in v:
+            raise _Fallback
+    elif t is int:
+        if v.bit_length() > _MAX_INT_BITS:
+            raise _Fallback
+    elif t is float:
+        if not math.isfinite(v):
+            raise _Fallback
+    elif t is dict or t is list:
+        return _copy_node(v, depth + 1)
+    elif v is not None and t is not bool:
+        raise _Fallback
+    return v
+
+
+def copy_in(value: Any) -> dict[str, Any] | None:
+    """A checked copy of a store value.
+
+    ``None`` when the value is not made of exact JSON types only: use the JSON path.
+    """
+    if type(value) is not dict:
+        return None
+    out: dict[str, Any] = {}
+    try:
+        # The top level inline: most values are a handful of plain fields.
+        for k, v in value.items():
+            if type(k) is not str or _NUL in k or _ESCAPED_NUL in k:
+                return None
+            t = type(v)
+            if t is str:
+                if _NUL in v or _ESCAPED_NUL in v:
+                    return None
+            elif t is int:
+                if v.bit_length() > _MAX_INT_BITS:
+                    return None
+            elif t is float:
+                if not math.isfinite(v):
+                    return None
+            elif t is dict or t is list:
+                v = _copy_node(v, 1)
+            elif v is not None and t is not bool:
+                return None
+            out[k] = v
+    except _Fallback:
+        return None
+    return out
+
+
+def is_flat(value: dict[str, Any]) -> bool:
+    """Whether a stored value holds no nested dict or list."""
+    return not any(type(v) is dict or type(v) is list for v in value.values())
+
+
+def copy_out(value: Any) -> Any:
+    """A deep copy of a stored value (exact JSON types only), for a caller to keep."""
+    t = type(value)
+    if t is dict:
+        return {
+            k: copy_out(v) if type(v) is dict or type(v) is list else v for k, v in value.items()
+        }
+    if t is list:
+        return [copy_out(v) if type(v) is dict or type(v) is list else v for v in value]
+    return value
