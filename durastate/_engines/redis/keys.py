@@ -111,5 +111,37 @@ class Layout:
         return f"{self.prefix}:cache:namespaces"
 
     def everything(self) -> str:
-        """A SCAN pattern for every key under this prefix."""
+        """A SCAN pattern for every key under this prefix.
+
+        It also matches the keys of a longer prefix that starts with this one and ``:``
+        (``app`` and ``app:eu``); :meth:`patterns` and :meth:`owns` tell them apart.
+        """
         return f"{glob_escape(self.prefix)}:*"
+
+    def patterns(self) -> tuple[str, ...]:
+        """SCAN patterns that together match exactly this prefix's keys.
+
+        After ``<prefix>:`` every key goes on with a hash tag or a fixed name, and a prefix
+        cannot contain braces, so no other prefix's key matches one of these.
+        """
+        p = glob_escape(self.prefix)
+        return (
+            f"{p}:threads",
+            f"{p}:{{t:*",
+            f"{p}:cache:namespaces",
+            f"{p}:cache:{{c:*",
+            f"{p}:{{store:{p}}}*",
+        )
+
+    def owns(self, key: bytes | str) -> bool:
+        """Whether ``key`` is one of this prefix's keys (not one of a longer prefix's)."""
+        text = key.decode(errors="replace") if isinstance(key, bytes) else key
+        head = f"{self.prefix}:"
+        if not text.startswith(head):
+            return False
+        rest = text[len(head) :]
+        return (
+            rest in ("threads", "cache:namespaces")
+            or rest.startswith(("{t:", "cache:{c:"))
+            or rest.startswith(f"{{store:{self.prefix}}}")
+        )
