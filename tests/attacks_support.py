@@ -46,10 +46,21 @@ def _sql(engines: Engines, engine: str, statement: str, params: tuple[Any, ...] 
             return rows
         finally:
             con.close()
-    with psycopg.connect(engines.postgres_url, autocommit=True) as conn:
-        conn.execute(f'SET search_path TO "{engines.schema}"')
-        cur = conn.execute(statement, params)
-        return cur.fetchall() if cur.description else []
+    conn = _pg_connection(engines.postgres_url)
+    conn.execute(f'SET search_path TO "{engines.schema}"')
+    cur = conn.execute(statement, params)
+    return cur.fetchall() if cur.description else []
+
+
+_PG: dict[str, psycopg.Connection[Any]] = {}
+
+
+def _pg_connection(url: str) -> psycopg.Connection[Any]:
+    """One autocommit connection per server for the whole session (raw reads and writes)."""
+    conn = _PG.get(url)
+    if conn is None or conn.closed:
+        conn = _PG[url] = psycopg.connect(url, autocommit=True)
+    return conn
 
 
 def _thread_keys(engines: Engines, thread_id: str, kind: str) -> list[bytes]:
