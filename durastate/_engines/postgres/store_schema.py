@@ -273,7 +273,8 @@ class VectorLayout:
         return ef, probes
 
     def scan_settings(self, candidates: int) -> str | None:
-        """``SET LOCAL`` statements letting an index scan continue past filtered rows.
+        """``SET LOCAL`` statements of the settings ``durastate_store_ann`` runs a scan with
+        (to ``EXPLAIN`` a candidate query as it runs), letting it go on past filtered rows.
 
         Both index kinds are configured, since another store on the same schema may have
         built the other kind on the same expression and the planner may pick it. None for
