@@ -14,36 +14,27 @@ returned, even before a sweep. Connections, pools, ``schema=``, ``prepare_thresh
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from langgraph.store.base import Result, TTLConfig
+from langgraph.store.base import TTLConfig
 from psycopg import Connection, Pipeline
 from psycopg_pool import ConnectionPool
 
 from durastate._engines.postgres.connections import SyncDatabase
 from durastate._engines.postgres.store_ops import (
     AnalyzeSchedule,
-    analyze_operation,
-    batch_operation,
     index_operation,
-    sweep_operation,
 )
 from durastate._engines.postgres.store_rows import Deserializer
 from durastate._engines.postgres.store_schema import PGVECTOR, STORE
-from durastate._engines.postgres.store_transfer import (
-    Cursor,
-    export_page_operation,
-    import_operation,
-)
-from durastate.store.base import Namespace, PreparedBatch, SyncStore
-from durastate.store.postgres.aio import AsyncPostgresStore, store_context
-from durastate.store.transfer import ExportedItem, plan_import
+from durastate.store.executors import OpsStore
+from durastate.store.postgres import _core
+from durastate.store.postgres.aio import AsyncPostgresStore
 
 
-class PostgresStore(SyncStore):
+class PostgresStore(OpsStore):
     """Long-term memory in PostgreSQL (+pgvector) through psycopg 3 (blocking).
 
     ``conn``: a ``psycopg.Connection`` (one call at a time; left open), a
@@ -79,9 +70,10 @@ class PostgresStore(SyncStore):
         self.pipe = pipe
         self.lock = self._db.lock
         self.schema = self._db.schema
-        self._ctx = store_context(self, deserializer)
+        self._ctx = _core.store_context(self, deserializer)
         self._indexed = False
         self._analyze = AnalyzeSchedule()
+        self._ops = _core.PostgresStoreOps(self._ctx, self._analyze)
 
     @classmethod
     @contextmanager
@@ -144,41 +136,12 @@ class PostgresStore(SyncStore):
         """The store schema version recorded in the database (0 before setup)."""
         return self._db.version(STORE)
 
-    def _ready(self) -> None:
+    def _ensure_ready(self) -> None:
         if not self._indexed and self._db.auto_setup:
             self.setup()
 
-    def run_batch(self, batch: PreparedBatch) -> list[Result]:
-        self._ready()
-        batch.now = time.time()
-        results = self._db.run(batch_operation(self._ctx, batch))
-        if batch.puts and self._analyze.due(len(batch.puts)):
-            self._db.run(analyze_operation(self._ctx))
-        return results
-
-    def sweep_ttl(self) -> int:
-        return self._db.run(sweep_operation(self._ctx))
-
-    def export_items(
-        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
-    ) -> Iterator[ExportedItem]:
-        after: Cursor = None
-        while True:
-            items, after = self._db.run(
-                export_page_operation(self._ctx, namespace_prefix, after, batch_size)
-            )
-            yield from items
-            if after is None or len(items) < batch_size:
-                return
-
-    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
-        plan = plan_import(self, items, reembed=reembed)
-        self.embed_sync(plan.batch)
-        self._ready()
-        written = self._db.run(import_operation(self._ctx, plan))
-        if self._analyze.due(written):
-            self._db.run(analyze_operation(self._ctx))
-        return written
+    def _run(self, op: Any) -> Any:
+        return self._db.run(op)
 
 
 __all__ = ["AsyncPostgresStore", "PostgresStore"]

@@ -2,47 +2,27 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from langgraph.store.base import Result, TTLConfig
+from langgraph.store.base import TTLConfig
 from psycopg import AsyncConnection, AsyncPipeline
 from psycopg_pool import AsyncConnectionPool
 
-from durastate._bridge import main_thread_loop, run_on_loop
+from durastate._bridge import main_thread_loop
 from durastate._engines.postgres.connections import AsyncDatabase
 from durastate._engines.postgres.store_ops import (
     AnalyzeSchedule,
-    analyze_operation,
-    batch_operation,
     index_operation,
-    sweep_operation,
 )
-from durastate._engines.postgres.store_rows import Deserializer, StoreContext
-from durastate._engines.postgres.store_schema import PGVECTOR, STORE, vector_layout
-from durastate._engines.postgres.store_transfer import (
-    Cursor,
-    export_page_operation,
-    import_operation,
-)
-from durastate.store.base import AsyncStore, Namespace, PreparedBatch, StoreBase
-from durastate.store.transfer import ExportedItem, plan_import
+from durastate._engines.postgres.store_rows import Deserializer
+from durastate._engines.postgres.store_schema import PGVECTOR, STORE
+from durastate.store.executors import AsyncOpsStore
+from durastate.store.postgres import _core
 
 
-def store_context(store: StoreBase, deserializer: Deserializer | None) -> StoreContext:
-    """The engine's view of a store: schema, index, vector layout, value decoder."""
-    settings = store.index_settings
-    return StoreContext(
-        schema=getattr(store, "schema", None),
-        index=settings,
-        layout=vector_layout(settings) if settings is not None else None,
-        deserializer=deserializer,
-    )
-
-
-class AsyncPostgresStore(AsyncStore):
+class AsyncPostgresStore(AsyncOpsStore):
     """Long-term memory in PostgreSQL (+pgvector) through psycopg's async API.
 
     ``conn``: an ``AsyncConnection`` (one call at a time; left open), an
@@ -78,9 +58,10 @@ class AsyncPostgresStore(AsyncStore):
         self.lock = self._db.lock
         self.schema = self._db.schema
         self.loop = main_thread_loop()
-        self._ctx = store_context(self, deserializer)
+        self._ctx = _core.store_context(self, deserializer)
         self._indexed = False
         self._analyze = AnalyzeSchedule()
+        self._ops = _core.PostgresStoreOps(self._ctx, self._analyze)
 
     @classmethod
     @asynccontextmanager
@@ -142,61 +123,12 @@ class AsyncPostgresStore(AsyncStore):
         """The store schema version recorded in the database (0 before setup)."""
         return await self._db.version(STORE)
 
-    async def _ready(self) -> None:
+    async def _ensure_ready(self) -> None:
         if not self._indexed and self._db.auto_setup:
             await self.setup()
 
-    async def arun_batch(self, batch: PreparedBatch) -> list[Result]:
-        await self._ready()
-        batch.now = time.time()
-        results = await self._db.run(batch_operation(self._ctx, batch))
-        if batch.puts and self._analyze.due(len(batch.puts)):
-            await self._db.run(analyze_operation(self._ctx))
-        return results
-
-    async def sweep_ttl(self) -> int:
-        return await self._db.run(sweep_operation(self._ctx))
-
-    async def aexport_items(
-        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
-    ) -> AsyncIterator[ExportedItem]:
-        """``export_items`` on the event loop."""
-        after: Cursor = None
-        while True:
-            items, after = await self._db.run(
-                export_page_operation(self._ctx, namespace_prefix, after, batch_size)
-            )
-            for item in items:
-                yield item
-            if after is None or len(items) < batch_size:
-                return
-
-    async def aimport_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
-        """``import_items`` on the event loop."""
-        plan = plan_import(self, items, reembed=reembed)
-        await self.embed_async(plan.batch)
-        await self._ready()
-        written = await self._db.run(import_operation(self._ctx, plan))
-        if self._analyze.due(written):
-            await self._db.run(analyze_operation(self._ctx))
-        return written
-
-    def export_items(
-        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
-    ) -> Iterator[ExportedItem]:
-        after: Cursor = None
-        owner = type(self).__name__
-        while True:
-            op = export_page_operation(self._ctx, namespace_prefix, after, batch_size)
-            items, after = run_on_loop(self.loop, self._db.run(op), owner)
-            yield from items
-            if after is None or len(items) < batch_size:
-                return
-
-    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
-        return run_on_loop(
-            self.loop, self.aimport_items(list(items), reembed=reembed), type(self).__name__
-        )
+    async def _arun(self, op: Any) -> Any:
+        return await self._db.run(op)
 
 
 __all__ = ["AsyncPostgresStore"]

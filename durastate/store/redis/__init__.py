@@ -15,18 +15,17 @@ standalone server with the query engine.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import redis
-from langgraph.store.base import Result, TTLConfig
+from langgraph.store.base import TTLConfig
 from redis.cluster import RedisCluster
 
 from durastate._engines.redis.clients import SyncDriver
 from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
 from durastate._engines.redis.store_keys import StoreKeys
-from durastate._engines.redis.store_ops import SearchBody, batch_body
 from durastate._engines.redis.store_search import (
     INDEX_POLL_SECONDS,
     INDEX_WAIT_SECONDS,
@@ -35,29 +34,16 @@ from durastate._engines.redis.store_search import (
     drop_body,
     indexing_body,
     setup_body,
-    vector_search_body,
     warn_still_indexing,
 )
-from durastate._engines.redis.store_transfer import (
-    export_chunk_body,
-    export_keys_body,
-    export_namespaces_body,
-    import_body,
-    sweep_body,
-)
-from durastate.store.base import Namespace, PreparedBatch, SyncStore
-from durastate.store.index import IndexSettings
+from durastate.store.base import Namespace
+from durastate.store.executors import OpsStore
+from durastate.store.redis import _core
 from durastate.store.redis.aio import AsyncRedisStore
-from durastate.store.transfer import ExportedItem, plan_import
+from durastate.store.transfer import ExportedItem
 
 
-def vector_search(settings: IndexSettings | None) -> SearchBody | None:
-    if settings is None:
-        return None
-    return lambda keys, req: vector_search_body(keys, settings, req)
-
-
-class RedisStore(SyncStore):
+class RedisStore(OpsStore):
     """Long-term memory in Redis through a blocking redis-py client.
 
     ``RedisStore(conn, index=..., ttl=..., key_prefix="durastate")``, ``conn`` a URL or
@@ -90,7 +76,7 @@ class RedisStore(SyncStore):
         if source is None:
             raise ValueError("RedisStore needs a Redis URL or client")
         self._driver = SyncDriver.open(source, connection_args, cluster=cluster)
-        self._search = vector_search(self.index_settings)
+        self._ops = _core.RedisStoreOps(self.keys, self.index_settings)
         self._ready = False
 
     @property
@@ -162,9 +148,8 @@ class RedisStore(SyncStore):
         if not self._ready:
             self.setup()
 
-    def run_batch(self, batch: PreparedBatch) -> list[Result]:
-        self._ensure_ready()
-        return self._driver.run(batch_body(self.keys, batch, self._search))
+    def _run(self, op: Any) -> Any:
+        return self._driver.run(op)
 
     def sweep_ttl(self) -> int:
         """Drop expired items from the namespace and expiry indexes; answers how many.
@@ -172,7 +157,7 @@ class RedisStore(SyncStore):
         Redis deletes the items themselves when they expire; items a ``list_namespaces``
         already cleaned up are not counted again.
         """
-        return self._driver.run(sweep_body(self.keys))
+        return super().sweep_ttl()
 
     def export_items(
         self, namespace_prefix: Namespace = (), *, batch_size: int = 500
@@ -182,17 +167,7 @@ class RedisStore(SyncStore):
         One namespace's key names are held in memory at a time; items are read
         ``batch_size`` at a time.
         """
-        run, size = self._driver.run, max(1, batch_size)
-        for ns in run(export_namespaces_body(self.keys, tuple(namespace_prefix))):
-            names = run(export_keys_body(self.keys, ns))
-            for start in range(0, len(names), size):
-                yield from run(export_chunk_body(self.keys, ns, names[start : start + size]))
-
-    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
-        self._ensure_ready()
-        plan = plan_import(self, items, reembed=reembed)
-        self.embed_sync(plan.batch)
-        return self._driver.run(import_body(self.keys, plan))
+        return super().export_items(namespace_prefix, batch_size=batch_size)
 
 
 __all__ = ["AsyncRedisStore", "QueryEngineMissingError", "RedisStore"]

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import redis.asyncio as aredis
-from langgraph.store.base import Result, TTLConfig
+from langgraph.store.base import TTLConfig
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
-from durastate._bridge import main_thread_loop, run_on_loop
+from durastate._bridge import main_thread_loop
 from durastate._engines.redis.clients import AsyncDriver
 from durastate._engines.redis.keys import DEFAULT_PREFIX, Layout
-from durastate._engines.redis.requests import Body
 from durastate._engines.redis.store_keys import StoreKeys
-from durastate._engines.redis.store_ops import SearchBody, batch_body
 from durastate._engines.redis.store_search import (
     INDEX_POLL_SECONDS,
     INDEX_WAIT_SECONDS,
@@ -25,23 +23,13 @@ from durastate._engines.redis.store_search import (
     drop_body,
     indexing_body,
     setup_body,
-    vector_search_body,
     warn_still_indexing,
 )
-from durastate._engines.redis.store_transfer import (
-    export_chunk_body,
-    export_keys_body,
-    export_namespaces_body,
-    import_body,
-    sweep_body,
-)
-from durastate.store.base import AsyncStore, Namespace, PreparedBatch
-from durastate.store.transfer import ExportedItem, plan_import
-
-T = TypeVar("T")
+from durastate.store.executors import AsyncOpsStore
+from durastate.store.redis import _core
 
 
-class AsyncRedisStore(AsyncStore):
+class AsyncRedisStore(AsyncOpsStore):
     """Long-term memory in Redis through a ``redis.asyncio`` client.
 
     ``AsyncRedisStore(redis_url, index=..., ttl=..., key_prefix="durastate")`` or
@@ -74,12 +62,7 @@ class AsyncRedisStore(AsyncStore):
             raise ValueError("AsyncRedisStore needs a Redis URL or client")
         self._driver = AsyncDriver.open(source, connection_args, cluster=cluster)
         self.loop = main_thread_loop()
-        settings = self.index_settings
-        self._search: SearchBody | None = (
-            None
-            if settings is None
-            else (lambda keys, req: vector_search_body(keys, settings, req))
-        )
+        self._ops = _core.RedisStoreOps(self.keys, self.index_settings)
         self._ready = False
 
     @property
@@ -124,8 +107,8 @@ class AsyncRedisStore(AsyncStore):
         await self.stop_ttl_sweeper()
         await self._driver.close()
 
-    async def _run(self, body: Body[T]) -> T:
-        return await self._driver.run(body)
+    async def _arun(self, op: Any) -> Any:
+        return await self._driver.run(op)
 
     async def setup(self) -> None:
         """Create the vector index when ``index=`` is configured (otherwise on first use).
@@ -136,11 +119,11 @@ class AsyncRedisStore(AsyncStore):
         client = await self._driver.connect()
         if self.index_settings is not None:
             check_cluster_index(isinstance(client, AsyncRedisCluster), self.index_settings)
-            pending = await self._run(setup_body(self.keys, self.index_settings))
+            pending = await self._driver.run(setup_body(self.keys, self.index_settings))
             deadline = time.monotonic() + INDEX_WAIT_SECONDS
             while pending and time.monotonic() < deadline:
                 await asyncio.sleep(INDEX_POLL_SECONDS)
-                pending = await self._run(indexing_body(self.keys))
+                pending = await self._driver.run(indexing_body(self.keys))
             if pending:
                 warn_still_indexing(self.keys)
         self._ready = True
@@ -148,59 +131,15 @@ class AsyncRedisStore(AsyncStore):
     async def drop_index(self) -> bool:
         """Drop the query-engine index (items and vectors stay); answers whether it existed."""
         self._ready = False
-        return await self._run(drop_body(self.keys))
+        return await self._driver.run(drop_body(self.keys))
 
     async def _ensure_ready(self) -> None:
         if not self._ready:
             await self.setup()
 
-    async def arun_batch(self, batch: PreparedBatch) -> list[Result]:
-        await self._ensure_ready()
-        return await self._run(batch_body(self.keys, batch, self._search))
-
     async def sweep_ttl(self) -> int:
         """Drop expired items from the namespace and expiry indexes; answers how many."""
-        return await self._run(sweep_body(self.keys))
-
-    async def aexport_items(
-        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
-    ) -> AsyncIterator[ExportedItem]:
-        """``export_items`` on the event loop."""
-        size = max(1, batch_size)
-        namespaces = await self._run(export_namespaces_body(self.keys, tuple(namespace_prefix)))
-        for ns in namespaces:
-            names = await self._run(export_keys_body(self.keys, ns))
-            for start in range(0, len(names), size):
-                chunk = await self._run(
-                    export_chunk_body(self.keys, ns, names[start : start + size])
-                )
-                for item in chunk:
-                    yield item
-
-    async def aimport_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
-        """``import_items`` on the event loop."""
-        await self._ensure_ready()
-        plan = plan_import(self, items, reembed=reembed)
-        await self.embed_async(plan.batch)
-        return await self._run(import_body(self.keys, plan))
-
-    def export_items(
-        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
-    ) -> Iterator[ExportedItem]:
-        owner = type(self).__name__
-        size = max(1, batch_size)
-        keys = self.keys
-        prefix = tuple(namespace_prefix)
-        for ns in run_on_loop(self.loop, self._run(export_namespaces_body(keys, prefix)), owner):
-            names = run_on_loop(self.loop, self._run(export_keys_body(keys, ns)), owner)
-            for start in range(0, len(names), size):
-                body = export_chunk_body(keys, ns, names[start : start + size])
-                yield from run_on_loop(self.loop, self._run(body), owner)
-
-    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
-        return run_on_loop(
-            self.loop, self.aimport_items(list(items), reembed=reembed), type(self).__name__
-        )
+        return await super().sweep_ttl()
 
 
 __all__ = ["AsyncRedisStore"]

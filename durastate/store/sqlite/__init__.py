@@ -11,27 +11,23 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from langgraph.store.base import Result, TTLConfig
+from langgraph.store.base import TTLConfig
 
 from durastate._engines.sqlite.drivers import SyncDatabase
 from durastate._engines.sqlite.maintenance import compact_operation
 from durastate._engines.sqlite.migrations import version_operation
 from durastate._engines.sqlite.schema import STORE
-from durastate._engines.sqlite.store_ops import StoreContext, batch_plan, sweep_plan
 from durastate._engines.sqlite.store_rows import Deserializer
-from durastate._engines.sqlite.store_transfer import Cursor, export_page_operation, import_plan
-from durastate._engines.sqlite.store_vectors import VectorIndex
-from durastate.store.base import Namespace, PreparedBatch, SyncStore
+from durastate.store.executors import OpsStore
+from durastate.store.sqlite import _core
 from durastate.store.sqlite.aio import AsyncSqliteStore
-from durastate.store.transfer import ExportedItem, plan_import
 
 
-class SqliteStore(SyncStore):
+class SqliteStore(OpsStore):
     """Long-term memory in a SQLite file, through the standard ``sqlite3`` module.
 
     ``conn`` is a ``sqlite3.Connection`` (left open on close; it may be shared with a
@@ -54,10 +50,8 @@ class SqliteStore(SyncStore):
         self._db = SyncDatabase.attach(conn, self, timeout=timeout)
         self.conn = self._db.conn
         self.lock = self._db.lock
-        settings = self.index_settings
-        self._context = StoreContext(
-            settings, VectorIndex(settings.dims) if settings else None, deserializer
-        )
+        self._context = _core.store_context(self, deserializer)
+        self._ops = _core.SqliteStoreOps(self._context)
 
     @classmethod
     @contextmanager
@@ -104,30 +98,8 @@ class SqliteStore(SyncStore):
         """Rewrite the file to its smallest size (a full ``VACUUM``); answers its pages."""
         return self._db.run(compact_operation())
 
-    def run_batch(self, batch: PreparedBatch) -> list[Result]:
-        return self._db.run_plan(batch_plan(self._context, batch))
-
-    def sweep_ttl(self) -> int:
-        return self._db.run_plan(sweep_plan())
-
-    def export_items(
-        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
-    ) -> Iterator[ExportedItem]:
-        after: Cursor = None
-        deserializer = self._context.deserializer
-        while True:
-            op = export_page_operation(
-                namespace_prefix, after, batch_size, time.time(), deserializer
-            )
-            items, after = self._db.run(op)
-            yield from items
-            if after is None or len(items) < batch_size:
-                return
-
-    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
-        plan = plan_import(self, items, reembed=reembed)
-        self.embed_sync(plan.batch)
-        return self._db.run_plan(import_plan(plan))
+    def _run(self, op: Any) -> Any:
+        return self._db.run_step(op)
 
 
 __all__ = ["AsyncSqliteStore", "SqliteStore"]

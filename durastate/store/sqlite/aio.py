@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from langgraph.store.base import Result, TTLConfig
+from langgraph.store.base import TTLConfig
 
-from durastate._bridge import main_thread_loop, run_on_loop
+from durastate._bridge import main_thread_loop
 from durastate._engines.sqlite.drivers import AsyncDatabase
 from durastate._engines.sqlite.maintenance import compact_operation
 from durastate._engines.sqlite.migrations import version_operation
 from durastate._engines.sqlite.schema import STORE
-from durastate._engines.sqlite.store_ops import StoreContext, batch_plan, sweep_plan
 from durastate._engines.sqlite.store_rows import Deserializer
-from durastate._engines.sqlite.store_transfer import Cursor, export_page_operation, import_plan
-from durastate._engines.sqlite.store_vectors import VectorIndex
-from durastate.store.base import AsyncStore, Namespace, PreparedBatch
-from durastate.store.transfer import ExportedItem, plan_import
+from durastate.store.executors import AsyncOpsStore
+from durastate.store.sqlite import _core
 
 if TYPE_CHECKING:
     import aiosqlite
 
 
-class AsyncSqliteStore(AsyncStore):
+class AsyncSqliteStore(AsyncOpsStore):
     """Long-term memory in a SQLite file through aiosqlite; the same tables as ``SqliteStore``.
 
     ``conn`` is an ``aiosqlite.Connection`` (left open on close) or a path /
@@ -48,10 +44,8 @@ class AsyncSqliteStore(AsyncStore):
         self._db = AsyncDatabase.attach(conn, self, timeout=timeout)
         self.loop = main_thread_loop()
         self.lock = self._db.lock
-        settings = self.index_settings
-        self._context = StoreContext(
-            settings, VectorIndex(settings.dims) if settings else None, deserializer
-        )
+        self._context = _core.store_context(self, deserializer)
+        self._ops = _core.SqliteStoreOps(self._context)
 
     @property
     def conn(self) -> aiosqlite.Connection | None:
@@ -103,53 +97,8 @@ class AsyncSqliteStore(AsyncStore):
         """Rewrite the file to its smallest size (a full ``VACUUM``); answers its pages."""
         return await self._db.run(compact_operation())
 
-    async def arun_batch(self, batch: PreparedBatch) -> list[Result]:
-        return await self._db.run_plan(batch_plan(self._context, batch))
-
-    async def sweep_ttl(self) -> int:
-        return await self._db.run_plan(sweep_plan())
-
-    async def aexport_items(
-        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
-    ) -> AsyncIterator[ExportedItem]:
-        """``export_items`` on the event loop."""
-        after: Cursor = None
-        deserializer = self._context.deserializer
-        while True:
-            op = export_page_operation(
-                namespace_prefix, after, batch_size, time.time(), deserializer
-            )
-            items, after = await self._db.run(op)
-            for item in items:
-                yield item
-            if after is None or len(items) < batch_size:
-                return
-
-    async def aimport_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
-        """``import_items`` on the event loop."""
-        plan = plan_import(self, items, reembed=reembed)
-        await self.embed_async(plan.batch)
-        return await self._db.run_plan(import_plan(plan))
-
-    def export_items(
-        self, namespace_prefix: Namespace = (), *, batch_size: int = 500
-    ) -> Iterator[ExportedItem]:
-        after: Cursor = None
-        deserializer = self._context.deserializer
-        owner = type(self).__name__
-        while True:
-            op = export_page_operation(
-                namespace_prefix, after, batch_size, time.time(), deserializer
-            )
-            items, after = run_on_loop(self.loop, self._db.run(op), owner)
-            yield from items
-            if after is None or len(items) < batch_size:
-                return
-
-    def import_items(self, items: Iterable[ExportedItem], *, reembed: bool = False) -> int:
-        return run_on_loop(
-            self.loop, self.aimport_items(list(items), reembed=reembed), type(self).__name__
-        )
+    async def _arun(self, op: Any) -> Any:
+        return await self._db.run_step(op)
 
 
 __all__ = ["AsyncSqliteStore"]
