@@ -7,6 +7,7 @@ does (decode a tuple, page a ``list``, skip an empty delete) is written here onc
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -101,6 +102,8 @@ class CheckpointOps(Protocol):
 
     def sweep(self, saver: CheckpointerBase) -> Step[int]: ...
 
+    def thread_ids(self, saver: CheckpointerBase) -> Step[list[str]]: ...
+
     def delta_history(
         self, saver: CheckpointerBase, config: RunnableConfig, channels: Sequence[str]
     ) -> Step[Mapping[str, ChannelHistory]]: ...
@@ -180,6 +183,9 @@ class OpsCheckpointer(SyncCheckpointer):
 
     def sweep_ttl(self) -> int:
         return self._run(self._ops.sweep(self))
+
+    def thread_ids(self) -> builtins.list[str]:
+        return self._run(self._ops.thread_ids(self))
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
@@ -272,6 +278,9 @@ class AsyncOpsCheckpointer(AsyncCheckpointer):
 
     async def asweep_ttl(self) -> int:
         return await self._arun(self._ops.sweep(self))
+
+    async def athread_ids(self) -> list[str]:
+        return await self._arun(self._ops.thread_ids(self))
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

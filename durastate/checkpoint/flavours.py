@@ -86,6 +86,13 @@ class SyncCheckpointer(CheckpointerBase):
     async def asweep_ttl(self) -> int:
         return await in_thread(self.sweep_ttl)
 
+    def thread_ids(self) -> list[str]:
+        """Every thread holding a live checkpoint, sorted (engines answer from an index)."""
+        return sorted({str(t.config["configurable"]["thread_id"]) for t in self.list(None)})
+
+    async def athread_ids(self) -> list[str]:
+        return await in_thread(self.thread_ids)
+
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> Any:
         """Delete expired threads every interval on a background thread; returns a future."""
         interval = (
@@ -121,6 +128,13 @@ class AsyncCheckpointer(CheckpointerBase):
 
     async def sweep_ttl(self) -> int:
         return await self.asweep_ttl()
+
+    async def athread_ids(self) -> list[str]:
+        """Every thread holding a live checkpoint, sorted (engines answer from an index)."""
+        return sorted({str(t.config["configurable"]["thread_id"]) async for t in self.alist(None)})
+
+    def thread_ids(self) -> list[str]:
+        return self._sync(self.athread_ids())  # type: ignore[no-any-return]
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self._sync(self.aget_tuple(config))  # type: ignore[no-any-return]

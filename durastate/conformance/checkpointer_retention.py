@@ -94,6 +94,24 @@ class CheckpointerRetention(BothModes):
             await s.delete_thread("never-existed")
             assert await _snapshot(s, "stays") == kept
 
+    async def test_thread_ids_names_each_live_thread_once_sorted(
+        self, api: Api, checkpointer_opener: Opener
+    ) -> None:
+        """``thread_ids()``: what ``list(None)`` would name, each once, without reading it."""
+        async with opened(checkpointer_opener) as saver:
+            s = api.bind(saver)
+            assert await s.thread_ids() == []
+            for thread in ("b", "a:1", "c", "A"):
+                await _thread_with_writes(s, thread)
+            assert await s.thread_ids() == ["A", "a:1", "b", "c"]
+            await s.delete_thread("c")
+            await s.copy_thread("b", "z")
+            await s.prune(["a:1"], strategy="delete")
+            expected = ["A", "b", "z"]
+            assert await s.thread_ids() == expected
+            listed = {t.config["configurable"]["thread_id"] for t in await s.list(None)}
+            assert sorted(listed) == expected
+
     async def test_a_deleted_thread_can_start_again(
         self, api: Api, checkpointer_opener: Opener
     ) -> None:

@@ -36,6 +36,7 @@ class CheckpointerTTL(BothModes):
             assert await s.get_tuple(thread_config("old", "sub:1")) is None
             assert await s.list(thread_config("old", None)) == []
             assert ids(await s.list(None)) == [cid(fresh)]
+            assert await s.thread_ids() == ["new"]
             assert await s.list(None, filter={"source": "loop"}) == [
                 await s.get_tuple(thread_config("new"))
             ]

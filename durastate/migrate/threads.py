@@ -26,11 +26,16 @@ def thread_config(thread_id: str, ns: str | None = None, cid: str | None = None)
 
 
 def thread_ids(saver: Saver) -> list[str]:
-    """Every thread holding a checkpoint, each once (one pass over ``list(None)``).
+    """Every thread holding a checkpoint, each once.
 
-    The pass finishes before any thread is read: some savers (the official SQLite and
-    Postgres ones) hold a lock while a ``list`` is being iterated.
+    A durastate saver answers from its index (``thread_ids()``); any other saver is read
+    with one pass over ``list(None)``, which finishes before any thread is read: some
+    savers (the official SQLite and Postgres ones) hold a lock while a ``list`` is
+    being iterated.
     """
+    listed = getattr(saver, "thread_ids", None)
+    if callable(listed):
+        return list(listed())
     seen: dict[str, None] = {}
     for tup in saver.list(None):
         seen.setdefault(str(tup.config["configurable"]["thread_id"]), None)

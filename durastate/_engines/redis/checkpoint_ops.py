@@ -364,6 +364,18 @@ def copy_thread_body(layout: Layout, source: str, target: str, fresh: Freshness)
         yield Cmd(("SADD", layout.threads, target))
 
 
+def live_threads_body(layout: Layout) -> Body[list[str]]:
+    """Every registered thread whose keys still exist (expiry is native), sorted: the
+    registry in ``SSCAN`` pages, then ``EXISTS`` pipelined a thousand at a time."""
+    threads = yield from _registered(layout)
+    live: list[str] = []
+    for start in range(0, len(threads), 1000):
+        chunk = threads[start : start + 1000]
+        alive = yield Pipe(tuple(Cmd(("EXISTS", layout.thread(t).namespaces)) for t in chunk))
+        live += [t for t, n in zip(chunk, alive, strict=True) if int(n)]
+    return live
+
+
 def sweep_body(layout: Layout) -> Body[int]:
     """Forget expired threads (Redis already deleted their keys); answers how many."""
     threads = yield from _registered(layout)

@@ -19,6 +19,7 @@ from durastate._engines.postgres.checkpoint_retention import (
     sweep_operation,
     thread_list,
 )
+from durastate._engines.postgres.checkpoint_threads import thread_ids_operation
 from durastate._engines.postgres.checkpoint_write import put_operation, put_writes_operation
 from durastate._engines.postgres.requests import Operation
 from durastate.checkpoint.base import (
@@ -120,6 +121,9 @@ class PostgresOps:
 
     def sweep(self, saver: CheckpointerBase) -> Operation[int]:
         return sweep_operation(self.schema)
+
+    def thread_ids(self, saver: CheckpointerBase) -> Operation[list[str]]:
+        return thread_ids_operation(self.schema)
 
     def delta_history(
         self, saver: CheckpointerBase, config: RunnableConfig, channels: Sequence[str]

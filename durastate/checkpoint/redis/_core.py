@@ -142,6 +142,9 @@ class RedisOps:
     def sweep(self, saver: CheckpointerBase) -> Body[int]:
         return ops.sweep_body(self.layout)
 
+    def thread_ids(self, saver: CheckpointerBase) -> Body[list[str]]:
+        return ops.live_threads_body(self.layout)
+
     def delta_history(
         self, saver: CheckpointerBase, config: RunnableConfig, channels: Sequence[str]
     ) -> Body[dict[str, ChannelHistory]]:

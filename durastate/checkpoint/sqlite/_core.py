@@ -21,6 +21,7 @@ from durastate._engines.sqlite.checkpoint_retention import (
     prune_plan,
     sweep_plan,
 )
+from durastate._engines.sqlite.checkpoint_threads import thread_ids_operation
 from durastate._engines.sqlite.checkpoint_write import put_operation, put_writes_operation
 from durastate._engines.sqlite.deltas import BaseKey, DeltaBases, Known
 from durastate._engines.sqlite.requests import Operation, Plan
@@ -116,6 +117,9 @@ class SqliteOps:
 
     def sweep(self, saver: CheckpointerBase) -> Plan[int]:
         return sweep_plan(self.bases)
+
+    def thread_ids(self, saver: CheckpointerBase) -> Operation[list[str]]:
+        return thread_ids_operation()
 
     def delta_history(
         self, saver: CheckpointerBase, config: RunnableConfig, channels: Sequence[str]
