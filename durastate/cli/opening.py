@@ -16,10 +16,10 @@ from durastate.migrate import BackendSide
 from durastate.migrate.official import OfficialURL, open_official
 
 
-def check_source_exists(url: BackendURL) -> None:
+def check_source_exists(url: BackendURL, role: str = "") -> None:
     """A SQLite source must be an existing file (opening would create an empty one);
     a server must answer now (not after a pool's 30 s wait)."""
-    check_reachable(url)
+    check_reachable(url, role)
     if url.engine != "sqlite" or url.target == ":memory:" or url.target.startswith("sqlite:"):
         return
     if not os.path.isfile(url.target):
@@ -60,9 +60,9 @@ def open_side(
     """The URL's checkpointer, store and cache (sync classes); a destination is set up first."""
     writing = role == "destination"
     if writing:
-        check_reachable(url)
+        check_reachable(url, role)
     else:
-        check_source_exists(url)
+        check_source_exists(url, role)
     if isinstance(url, OfficialURL):
         with ExitStack() as official:
             with explain(f"opening the official LangGraph backend at {url.masked}"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from durastate.cli.failures import CommandFailed
 from durastate.connect import BackendURL, redact
 
@@ -9,8 +11,9 @@ CONNECT_TIMEOUT = 10
 """Seconds to wait for a server to answer (a pool would wait 30 s and hide the reason)."""
 
 
-def check_reachable(url: BackendURL, timeout: int = CONNECT_TIMEOUT) -> None:
-    """Connect once to a Postgres or Redis server and close again; raise ``CommandFailed``."""
+def check_reachable(url: BackendURL, role: str = "", timeout: int = CONNECT_TIMEOUT) -> None:
+    """Connect once to a Postgres or Redis server and close again; raise ``CommandFailed``
+    naming the ``role`` ("source", "destination") when there is one."""
     try:
         if url.engine == "postgres":
             _probe_postgres(url.target, timeout)
@@ -18,13 +21,14 @@ def check_reachable(url: BackendURL, timeout: int = CONNECT_TIMEOUT) -> None:
             _probe_redis(url.target, timeout)
     except Exception as exc:
         reason = redact(f"{type(exc).__name__}: {exc}".strip(), url.secrets)
-        raise CommandFailed(f"cannot reach {url.masked}: {reason}") from None
+        what = f"the {role} " if role else ""
+        raise CommandFailed(f"cannot reach {what}{url.masked}: {reason}") from None
 
 
 def _probe_postgres(target: str, timeout: int) -> None:
     import psycopg
 
-    extra = {} if "connect_timeout=" in target else {"connect_timeout": timeout}
+    extra: dict[str, Any] = {} if "connect_timeout=" in target else {"connect_timeout": timeout}
     psycopg.connect(target, autocommit=True, **extra).close()
 
 
