@@ -15,7 +15,7 @@ from durastate._engines.redis.keys import Layout, escape, unescape
 from durastate._engines.redis.requests import Body, Call, Cmd, LuaScript, Pipe
 from durastate.cache.base import CacheEntry, decode_namespace
 from durastate.checkpoint.base import Blob
-from durastate.errors import InvalidInputError
+from durastate.errors import DeserializationError
 
 _NOW = """
 local t = redis.call('TIME')
@@ -70,7 +70,7 @@ def pack_value(type_: str, data: bytes) -> bytes:
 def unpack_value(raw: bytes, what: str) -> Blob:
     type_, sep, data = bytes(raw).partition(b"\x00")
     if not sep:
-        raise InvalidInputError(f"{what}: stored value is not a durastate cache entry")
+        raise DeserializationError(f"{what}: stored value is not a durastate cache entry")
     return type_.decode(), data
 
 
