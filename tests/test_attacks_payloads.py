@@ -29,7 +29,11 @@ from hostile_support import Engines, engines
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple, empty_checkpoint
+from redis_support import admin
 
+from durastate._engines.redis.keys import Layout
+from durastate._engines.redis.requests import Cmd
+from durastate.cache.base import encode_namespace
 from durastate.errors import DeserializationError
 from durastate.serde import UnrevivedValue
 
@@ -351,3 +355,46 @@ def test_allowlisted_lc_message_in_a_channel_is_revived(backends: Engines) -> No
         got = backends.savers[engine].get_tuple(thread)
         assert got is not None
         assert got.checkpoint["channel_values"]["state"] == HumanMessage("hi"), engine
+
+
+GARBAGE: list[tuple[str, bytes]] = [
+    ("msgpack", b"\xc1"),  # a byte msgpack never uses
+    ("msgpack", b"\x92\x01"),  # a list of two holding one
+    ("msgpack", b"\xc7\xff\x00"),  # an extension longer than the blob
+    ("json", b"{not json"),
+    ("msgpack+z", b"not zlib"),
+    ("msgpack+aesgcm", b"\x00" * 40),
+    ("", b""),
+]
+
+
+@pytest.mark.parametrize("engine", RAW_ENGINES)
+def test_corrupt_stored_bytes_raise_deserialization_errors(
+    backends: Engines, marks: Path, engine: str
+) -> None:
+    """Malformed bytes in a channel blob, a pending write or a cache entry (and, on Redis, a
+    cache entry without the engine's own framing) raise DeserializationError, nothing else."""
+    saver, cache = backends.savers[engine], backends.caches[engine]
+    for blob in GARBAGE:
+        thread, _ = _thread(backends, engine)
+        tid = thread["configurable"]["thread_id"]
+        poison_channels(backends, engine, tid, blob)
+        with pytest.raises(DeserializationError, match="channel 'state'"):
+            saver.get_tuple(thread)
+        thread, _ = _thread(backends, engine)
+        poison_writes(backends, engine, thread["configurable"]["thread_id"], blob)
+        with pytest.raises(DeserializationError, match="write to 'state'"):
+            saver.get_tuple(thread)
+        ns = ("attack", uuid.uuid4().hex)
+        cache.set({(ns, "k"): ("clean", None)})
+        poison_cache(backends, engine, ns, "k", blob)
+        with pytest.raises(DeserializationError):
+            cache.get([(ns, "k")])
+    if engine == "redis":
+        ns = ("attack", uuid.uuid4().hex)
+        cache.set({(ns, "k"): ("clean", None)})
+        entry = Layout(backends.prefix).cache(encode_namespace(ns)).entry("k")
+        admin(backends.redis_url).execute(Cmd(("SET", entry, b"no framing", "XX", "KEEPTTL")))
+        with pytest.raises(DeserializationError, match="not a durastate cache entry"):
+            cache.get([(ns, "k")])
+    nothing_ran(marks)
