@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -95,7 +96,13 @@ class PrivateServers:
         self._servers("restart", name)
 
     def stop(self) -> None:
+        """Stop both servers and delete their data."""
         self._servers("stop", "postgres", "redis")
+        for name in ("postgres", "redis"):
+            link = self.dir / name
+            if link.is_symlink():  # the service user's copy elsewhere (see scripts/servers)
+                shutil.rmtree(link.resolve(), ignore_errors=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     @classmethod
     def acquire(cls) -> PrivateServers:
