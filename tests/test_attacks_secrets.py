@@ -20,6 +20,7 @@ from attacks_support import (
 from hostile_support import Engines, engines
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
+from redis_support import delete_prefix
 
 from durastate.errors import DeserializationError
 from durastate.serde import DurastateSerializer
@@ -453,3 +454,35 @@ def test_cli_in_a_subprocess_masks_the_password_from_the_environment(postgres_ur
         assert done.returncode != 0
         assert "***" in done.stderr
         _no_password(done.stdout + done.stderr)
+
+
+async def test_async_backends_from_urls_hide_the_password(
+    postgres_url: str, redis_url: str, redis_cluster_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The async classes opened through ``aopen_backends`` (Postgres with a password the
+    server refuses, Redis and Redis Cluster with one they ignore): every repr of them and of
+    their pools and clients, and every log record, hides it; a failing call's error too."""
+    from durastate.connect import aopen_backends
+
+    caplog.set_level("DEBUG")
+    prefix = f"dstest-attack-{uuid.uuid4().hex[:8]}"
+    urls = [
+        _redis(_server(redis_url), query=f"?key_prefix={prefix}"),
+        _redis(_server(redis_cluster_url), query=f"?key_prefix={prefix}&cluster=true"),
+        _pg(_server(postgres_url)),
+    ]
+    seen = 0
+    for url in urls:
+        async with aopen_backends(url) as found:
+            for part in found:
+                for text in _reprs(part):
+                    _no_password(text)
+                seen += 1
+            if url.startswith("redis"):
+                await found.checkpointer.aget_tuple({"configurable": {"thread_id": "x"}})
+                assert await found.cache.aget([(("a",), "k")]) == {}
+    assert seen == 9
+    for record in caplog.records:
+        _no_password(record.getMessage())
+    for server in (redis_url, redis_cluster_url):
+        delete_prefix(server, prefix)
