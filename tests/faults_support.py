@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -281,11 +282,19 @@ def check_history(history: list[Any], steps: int, failed: bool = False) -> None:
     assert history[0].metadata["step"] == steps
 
 
+RESUMES = 8
+"""Invocations of a run before it counts as stuck (waits between them add up to ~10 s)."""
+
+
+def _pause(failures: int) -> float:
+    return float(min(0.2 * 2**failures, 2.0))
+
+
 def run_to_end(graph: Any, cfg: Any, steps: int, check: Callable[[BaseException], None]) -> int:
     """Start a counting run and resume it from its last checkpoint until it is done;
     answers how many of its invocations raised (each error passed to ``check``)."""
     failures = 0
-    for attempt in range(6):
+    for attempt in range(RESUMES):
         if attempt and graph.get_state(cfg).values.get("n") == steps:
             return failures
         try:
@@ -293,15 +302,18 @@ def run_to_end(graph: Any, cfg: Any, steps: int, check: Callable[[BaseException]
         except Exception as exc:
             check(exc)
             failures += 1
+            time.sleep(_pause(failures))
+    if graph.get_state(cfg).values.get("n") == steps:
+        return failures
     raise AssertionError(f"{cfg} did not finish, {failures} invocations failed")
 
 
 async def arun_to_end(
     graph: Any, cfg: Any, steps: int, check: Callable[[BaseException], None]
 ) -> int:
-    """``run_to_end`` with ``ainvoke``; waits a little after a failure."""
+    """``run_to_end`` with ``ainvoke``."""
     failures = 0
-    for attempt in range(6):
+    for attempt in range(RESUMES):
         if attempt and (await graph.aget_state(cfg)).values.get("n") == steps:
             return failures
         try:
@@ -309,5 +321,7 @@ async def arun_to_end(
         except Exception as exc:
             check(exc)
             failures += 1
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(_pause(failures))
+    if (await graph.aget_state(cfg)).values.get("n") == steps:
+        return failures
     raise AssertionError(f"{cfg} did not finish, {failures} invocations failed")
