@@ -581,3 +581,15 @@ def test_redis_key_prefixes_stay_apart(request: pytest.FixtureRequest, server: s
             for other in prefixes:
                 if other != prefix:
                     assert not any(layout.owns(k) for k in created[other]), (prefix, other)
+
+
+@pytest.mark.parametrize("prefix", ["p{x}", "{p}", "p}", "p{", "p\x00", ""])
+def test_redis_key_prefixes_that_would_break_hash_tags_are_refused(
+    redis_url: str, prefix: str
+) -> None:
+    """A prefix with a brace (it would move or split the hash tags that keep a thread's keys
+    in one cluster slot), NUL or nothing is refused by every Redis class before any write."""
+    for cls in (RedisSaver, RedisStore, RedisCache):
+        with pytest.raises(InvalidInputError, match="key_prefix"):
+            with cls.from_conn_string(redis_url, key_prefix=prefix):
+                pass
