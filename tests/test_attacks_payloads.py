@@ -20,12 +20,14 @@ import ormsgpack
 import pytest
 from attacks_support import (
     RAW_ENGINES,
+    SQL_ENGINES,
+    _sql,
     poison_cache,
     poison_channels,
     poison_store,
     poison_writes,
 )
-from hostile_support import Engines, engines
+from hostile_support import Engines, engines, outcome
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple, empty_checkpoint
@@ -398,3 +400,36 @@ def test_corrupt_stored_bytes_raise_deserialization_errors(
         with pytest.raises(DeserializationError, match="not a durastate cache entry"):
             cache.get([(ns, "k")])
     nothing_ran(marks)
+
+
+@pytest.mark.parametrize("engine", SQL_ENGINES)
+@pytest.mark.parametrize("column", ["checkpoint", "metadata"])
+def test_stored_checkpoint_and_metadata_payloads_run_nothing(
+    backends: Engines, marks: Path, engine: str, column: str
+) -> None:
+    """Every payload written over a checkpoint row's own serialized checkpoint or metadata:
+    get_tuple and list run nothing, and refused formats raise DeserializationError naming
+    the checkpoint's thread."""
+    saver = backends.savers[engine]
+    for payload in payloads(marks):
+        thread, _ = _thread(backends, engine)
+        tid = thread["configurable"]["thread_id"]
+        _sql(
+            backends,
+            engine,
+            f"UPDATE durastate_checkpoints SET {column}_type = %s, {column} = %s"
+            " WHERE thread_id = %s",
+            (*payload.blob, tid),
+        )
+        loads: list[Callable[[], Any]] = [
+            lambda t=thread: saver.get_tuple(t),  # type: ignore[misc]
+            lambda t=thread: list(saver.list(t)),  # type: ignore[misc]
+        ]
+        for load in loads:
+            if payload.named is None:
+                with pytest.raises(DeserializationError) as info:
+                    load()
+                check_refused(info.value, payload, repr(tid))
+            else:
+                outcome(load)  # a checkpoint that is not a mapping fails, but not yet clearly
+            nothing_ran(marks)
