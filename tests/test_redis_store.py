@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,13 +16,16 @@ from langgraph.store.base import GetOp, Item, PutOp
 from redis.exceptions import ResponseError
 from redis_support import admin, delete_prefix, keys_under
 
+from durastate._engines.redis import store_ops
 from durastate._engines.redis.keys import Layout
 from durastate._engines.redis.requests import Cmd, Request
 from durastate._engines.redis.store_keys import StoreKeys
 from durastate.conformance.store_support import expected_score, index_config
 from durastate.errors import InvalidInputError
+from durastate.store.filters import compile_filter, matches
 from durastate.store.redis import AsyncRedisStore, QueryEngineMissingError, RedisStore
 from durastate.store.sqlite import SqliteStore
+from durastate.store.transfer import ExportedItem
 
 NS = ("users", "u1")
 AWKWARD = [
@@ -125,7 +129,7 @@ async def test_round_trips_per_operation(cls: Any, redis_url: str, prefix: str) 
         assert len(sent) == 1
         sent.clear()
         assert len(await store.asearch(NS, limit=100)) == 51
-        assert len(sent) == 2  # namespaces under the prefix with their pages, TTL refresh
+        assert len(sent) == 2  # the search script (every namespace under the prefix), TTL refresh
     finally:
         if isinstance(store, AsyncRedisStore):
             await store.aclose()
@@ -367,3 +371,148 @@ def test_export_and_import_keep_times_lifetimes_and_vectors(
         assert found[0].score == pytest.approx(expected_score("car", "car", "cosine"), abs=1e-5)
         target.drop_index()
     delete_prefix(redis_stack_url, f"{prefix}-copy")
+
+
+PREFILTER_ITEMS: dict[str, dict[str, Any]] = {
+    "int1": {"n": 1, "b": 1, "s": "a"},
+    "float1": {"n": 1.0, "b": 0, "s": "B"},
+    "half": {"n": 1.5, "s": "Z"},
+    "true": {"n": True, "b": True, "s": "é"},
+    "false": {"n": False, "b": False, "s": "\uffff"},
+    "big": {"n": 2**53 + 1, "s": "\U0001f600"},
+    "big-even": {"n": 2**53, "s": "z"},
+    "huge": {"n": -(10**30), "s": "ä"},
+    "null": {"n": None, "s": None},
+    "empty-obj": {"n": {}, "s": {}},
+    "empty-list": {"n": [], "s": []},
+    "list": {"n": [1], "s": ["a"]},
+    "nested": {"n": {"d": {"f": 5}}, "s": "abc"},
+    "quoted": {"n": 'k"2', "s": "back\\slash k2", "kind": "k2"},
+    "elsewhere": {"other": "k2", "s": "k2"},
+    "missing": {},
+}
+PREFILTER_CASES: list[tuple[dict[str, Any], set[str]]] = [
+    ({"n": 1}, {"int1", "float1"}),
+    ({"n": 1.0}, {"int1", "float1"}),
+    ({"n": {"$in": [1, "x"]}}, {"int1", "float1"}),
+    ({"n": {"$gt": 1}}, {"half", "big", "big-even"}),
+    ({"n": {"$lte": 1.0}}, {"int1", "float1", "huge"}),
+    ({"n": True}, {"true"}),
+    ({"b": {"$in": [True]}}, {"true"}),
+    ({"b": {"$nin": [1, 0]}}, {"true", "false"} | set(PREFILTER_ITEMS) - {"int1", "float1"}),
+    ({"n": {"$gt": 0, "$lt": 2}}, {"int1", "float1", "half"}),
+    ({"n": 2**53 + 1}, {"big"}),
+    ({"n": 2**53}, {"big-even"}),
+    ({"n": {"$gt": 2**53}}, {"big"}),
+    ({"n": {"$gte": 2**53 - 1}}, {"big", "big-even"}),
+    ({"n": {"$ne": 2**53}}, set(PREFILTER_ITEMS) - {"big-even"}),
+    ({"n": {"$lt": -(2**60)}}, {"huge"}),
+    ({"n": None}, {"null"}),
+    ({"n": {"$ne": None}}, set(PREFILTER_ITEMS) - {"null"}),
+    ({"n": {"$nin": [None]}}, set(PREFILTER_ITEMS) - {"null"}),
+    ({"n": {"$eq": {}}}, {"empty-obj"}),
+    ({"n": {"$eq": []}}, {"empty-list"}),
+    ({"n": {"$in": [[]]}}, {"empty-list"}),
+    ({"n": {"$ne": []}}, set(PREFILTER_ITEMS) - {"empty-list"}),
+    ({"n": {"$gt": 0, "$exists": True}}, {"int1", "float1", "half", "big", "big-even"}),
+    ({"n": {"$exists": False}}, {"elsewhere", "missing"}),
+    ({"n.d.f": 5}, {"nested"}),
+    ({"n": {"d": {"f": 5}}}, {"nested"}),
+    ({"n.d": {"$exists": True}}, {"nested"}),
+    ({"n.0": {"$exists": True}}, set()),
+    ({"n.0": {"$ne": 1}}, set(PREFILTER_ITEMS)),
+    ({"s.len": {"$exists": True}}, set()),
+    ({"s.len": {"$ne": 3}}, set(PREFILTER_ITEMS)),
+    ({"s.x": {"$exists": False}}, set(PREFILTER_ITEMS)),
+    ({"missing": {"$ne": "a"}}, set(PREFILTER_ITEMS)),
+    ({"missing": {"$nin": ["a", 1]}}, set(PREFILTER_ITEMS)),
+    ({"missing": {"$in": ["a", 1]}}, set()),
+    ({"s": {"$gt": "z"}}, {"true", "false", "big", "huge"}),
+    (
+        {"s": {"$lt": "\U0001f600"}},
+        {"int1", "float1", "half", "true", "false", "big-even"}
+        | {"huge", "nested", "quoted", "elsewhere"},
+    ),
+    ({"s": {"$gt": "B", "$lt": "a"}}, {"half"}),
+    ({"s": {"$gte": "a", "$lte": "abc"}}, {"int1", "nested"}),
+    ({"s": {"$gt": 1}}, set()),
+    ({"kind": "k2"}, {"quoted"}),
+    ({"s": {"$in": ["k2", "abc"]}}, {"elsewhere", "nested"}),
+    ({"n": 'k"2'}, {"quoted"}),
+    ({"s": "back\\slash k2"}, {"quoted"}),
+]
+
+
+@pytest.mark.parametrize("server", ["redis", "valkey"])
+def test_filters_pushed_into_the_search_script_keep_the_reference_answer(
+    request: pytest.FixtureRequest, server: str, prefix: str
+) -> None:
+    """The script drops only items the reference evaluator surely rejects: ints equal
+    floats, bools equal only bools and never order, numbers past 2**53 compare exactly,
+    empty objects and lists stay apart, paths never descend into strings or lists, missing
+    fields match $ne/$nin, strings order by code point, quoted and escaped text is found."""
+    url = request.getfixturevalue(f"{server}_url")
+    with RedisStore.from_conn_string(url, key_prefix=prefix) as store:
+        store.batch([PutOp(NS, key, value) for key, value in PREFILTER_ITEMS.items()])
+        for filter, expected in PREFILTER_CASES:
+            conditions = compile_filter(filter)
+            reference = {k for k, v in PREFILTER_ITEMS.items() if matches(v, conditions)}
+            assert reference == expected, filter
+            found = store.search(NS[:1], filter=filter, limit=100)
+            assert {item.key for item in found} == expected, filter
+
+
+def _reference_page(
+    items: dict[tuple[tuple[str, ...], str], tuple[float, dict[str, Any]]],
+    prefix: tuple[str, ...],
+    filter: dict[str, Any] | None,
+    limit: int,
+    offset: int,
+) -> list[tuple[tuple[str, ...], str]]:
+    conditions = compile_filter(filter)
+    hits = [
+        (-updated, ns, key)
+        for (ns, key), (updated, value) in items.items()
+        if ns[: len(prefix)] == prefix and matches(value, conditions)
+    ]
+    return [(ns, key) for _, ns, key in sorted(hits)[offset : offset + limit]]
+
+
+@pytest.mark.parametrize("examine", [3, 2048])
+def test_filtered_search_pages_merge_namespaces_by_recency(
+    redis_url: str, prefix: str, examine: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of a filtered search over many namespaces are the reference's: newest first,
+    ties by namespace labels (("a", "b") before ("a-x",)) then key, offsets exact, also when
+    each script call may look at only a few entries and the search resumes where it
+    stopped. With the default bound one search is one round trip."""
+    monkeypatch.setattr(store_ops, "EXAMINE", examine)
+    rng = random.Random(5)
+    spaces = [("a", "b"), ("a-x",), ("a", "b", "c"), ("a", "é"), ("a",), ("a", " s"), ("b",)]
+    items: dict[tuple[tuple[str, ...], str], tuple[float, dict[str, Any]]] = {}
+    for n in range(240):
+        ns, key = spaces[n % len(spaces)], rng.choice(["k", "K", "k10", "k9", "é"]) + str(n // 7)
+        updated = 1_700_000_000.0 + rng.choice([0, 0, 1, 2, 2.5, 7])
+        items[(ns, key)] = (updated, {"kind": f"k{n % 5}", "rank": n % 100})
+    exported = [
+        ExportedItem(ns, key, value, updated, updated)
+        for (ns, key), (updated, value) in items.items()
+    ]
+    with RedisStore.from_conn_string(redis_url, key_prefix=prefix) as store:
+        store.import_items(exported)
+        sent = _count_requests(store)
+        searches: list[tuple[tuple[str, ...], dict[str, Any] | None]] = [
+            (("a",), {"kind": "k2", "rank": {"$gte": 50}}),
+            ((), {"kind": {"$in": ["k1", "k3"]}}),
+            ((), None),
+            (("a", "b"), {"rank": {"$lt": 10}}),
+            ((), {"tags": {"$ne": 1}}),
+        ]
+        for prefix_, filter in searches:
+            for limit, offset in [(1, 0), (10, 0), (10, 4), (7, 30), (300, 0)]:
+                sent.clear()
+                found = store.search(prefix_, filter=filter, limit=limit, offset=offset)
+                expected = _reference_page(items, prefix_, filter, limit, offset)
+                assert [(it.namespace, it.key) for it in found] == expected, (prefix_, filter)
+                if examine == 2048 and offset + limit <= 14:
+                    assert len(sent) == 1

@@ -3,13 +3,14 @@
 A batch's gets are one ``GET`` script call (one round trip, refreshing TTLs as asked);
 searches and namespace listings follow; then one pipeline carries the TTL refresh of what
 searches returned plus the puts and deletes, each chunk of items one script (atomic).
-Searches without a query merge the namespaces' recency sets page by page and filter with
-the reference evaluator, so a filter never truncates results.
+Searches without a query merge the namespaces' recency sets in a script that pre-filters
+what it is sure the filter rejects; the rows it answers are checked with the reference
+evaluator, and the script resumes from where it stopped, so a filter never truncates
+results.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,14 +27,14 @@ from durastate._engines.redis.store_keys import (
     ns_from_text,
     ns_text,
 )
+from durastate._engines.redis.store_prefilter import prefilter_json
 from durastate._engines.redis.store_scripts import (
     DELETE,
-    FIRST_PAGES,
     GET,
     NAMESPACES,
     PUT,
-    RECENT,
     REFRESH,
+    SEARCH,
 )
 from durastate.errors import InvalidInputError
 from durastate.store.base import (
@@ -56,6 +57,9 @@ READ_CHUNK = 1000
 """Items per read script call (several calls still go in one pipeline)."""
 CLEAN_BATCH = 1000
 PAGE_MAX = 1024
+"""Most rows one search script call answers."""
+EXAMINE = 2048
+"""Most recency entries one search script call looks at (bounds the time a call blocks)."""
 
 
 @dataclass(slots=True)
@@ -159,90 +163,56 @@ def namespaces_body(keys: StoreKeys, prefix: Sequence[str]) -> Body[list[Namespa
             return [ns_from_text(_text(m)) for m in reply[1]]
 
 
-@dataclass(slots=True)
-class _Stream:
-    """One namespace's recency set, read page by page."""
-
-    namespace: Namespace
-    start: int = 0
-    page: int = 0
-    done: bool = False
-
-
 def recency_body(
     keys: StoreKeys, req: SearchRequest, count: int, *, unscored: bool = False
 ) -> Body[list[Row]]:
     """The first ``count`` live items under the prefix passing the filter, newest first.
 
-    One script finds the namespaces under the prefix and reads the first page of each;
-    namespaces that need more are read in later pages (one pipeline per round) and
-    merged; ``unscored`` keeps only items without vectors.
+    The ``SEARCH`` script merges the namespaces' recency sets server-side and answers only
+    rows its pre-filter keeps (``store_prefilter``), at most ``EXAMINE`` entries per call;
+    every row is checked here with the reference evaluator, and the script is called again
+    from where it stopped until ``count`` rows passed or the sets are exhausted.
+    ``unscored`` keeps only items without vectors.
     """
     if count <= 0:
         return []
-    first = count if not req.conditions and not unscored else max(count, 64)
-    size = min(first, PAGE_MAX)
     low, high = lex_range(req.namespace_prefix)
-    reply = yield Call(
-        FIRST_PAGES, keys.route, (keys.base, low, high, ns_text(req.namespace_prefix), size)
-    )
-    streams = [_Stream(ns_from_text(_text(reply[j])), page=size) for j in range(0, len(reply), 2)]
-    heap: list[tuple[tuple[float, Namespace, str], int, Row]] = []
-    buffered = [0] * len(streams)
+    prefilter = prefilter_json(req.conditions) if req.conditions else ""
+    cursor: tuple[str, str, str] = ("", "", "")
+    want = min(count, PAGE_MAX)
     seen: set[tuple[Namespace, str]] = set()
     out: list[Row] = []
-
-    def absorb(i: int, page: Sequence[Any]) -> None:
-        s = streams[i]
-        got = int(page[0])
-        s.done = got < s.page
-        s.start += got
-        s.page = min(s.page * 2, PAGE_MAX)
-        for entry in page[1:]:
-            if len(entry) < 2:
-                continue  # expired, not yet cleaned from the recency set
-            row = decode_row(s.namespace, _text(entry[0]), entry[1:])
-            if (row.namespace, row.key) in seen:
-                continue  # moved between pages by a concurrent write
-            seen.add((row.namespace, row.key))
-            if unscored and row.vector_count:
-                continue
+    while True:
+        reply = yield Call(
+            SEARCH,
+            keys.route,
+            (
+                keys.base,
+                low,
+                high,
+                ns_text(req.namespace_prefix),
+                want,
+                EXAMINE,
+                "1" if unscored else "0",
+                prefilter,
+                *cursor,
+            ),
+        )
+        cursor = (_text(reply[1]), _text(reply[2]), _text(reply[3]))
+        for entry in reply[4:]:
+            namespace, key = ns_from_text(_text(entry[0])), _text(entry[1])
+            if (namespace, key) in seen:
+                continue  # moved past the cursor by a concurrent write
+            seen.add((namespace, key))
+            row = decode_row(namespace, key, entry[2:])
             if req.conditions and not matches(row.value, req.conditions):
                 continue
-            heapq.heappush(heap, (row.order(), i, row))
-            buffered[i] += 1
-
-    for i in range(len(streams)):
-        absorb(i, reply[2 * i + 1])
-    needy = [i for i, s in enumerate(streams) if not buffered[i] and not s.done]
-    while len(out) < count:
-        if needy:
-            calls = tuple(
-                Call(
-                    RECENT,
-                    keys.route,
-                    (
-                        keys.base,
-                        ns_text(streams[i].namespace),
-                        streams[i].start,
-                        streams[i].start + streams[i].page - 1,
-                    ),
-                )
-                for i in needy
-            )
-            replies = yield Pipe(calls)
-            for i, page in zip(needy, replies, strict=True):
-                absorb(i, page)
-            needy = [i for i in needy if not buffered[i] and not streams[i].done]
-            continue
-        if not heap:
-            break
-        _, i, row = heapq.heappop(heap)
-        buffered[i] -= 1
-        out.append(row)
-        if not buffered[i] and not streams[i].done:
-            needy.append(i)
-    return out
+            out.append(row)
+            if len(out) == count:
+                return out
+        if not int(reply[0]):
+            return out
+        want = min(max(2 * want, count - len(out)), PAGE_MAX)
 
 
 def item_args(

@@ -173,47 +173,271 @@ return n
 """,
 )
 
-_PAGE = r"""
-local function page(ns, start, stop)
-  local members = redis.call('ZRANGE', P .. ':u:' .. esc(ns), start, stop)
-  local out = {#members}
-  for _, key in ipairs(members) do
-    local h = redis.call('HMGET', P .. ':i:' .. base_of(ns, key), 'v', 'c', 'u', 't', 'nv')
-    if h[1] then
-      out[#out + 1] = {key, h[1], h[2], h[3], h[4] or '', tonumber(h[5]) or 0}
-    else
-      out[#out + 1] = {key}
+_PREFILTER = r"""
+-- The pre-filter: drops an item only when the reference evaluator surely rejects it.
+-- Strings compare as bytes (UTF-8 byte order is code point order; Lua's '<' would use
+-- the server's locale). Tables (objects, arrays, cjson's ambiguous empty {} / []),
+-- numbers of magnitude 2^53 and beyond and text holding surrogates are never judged.
+local NULL = cjson.null
+local EXACT = 9007199254740992
+local byte = string.byte
+local function bcmp(a, b)
+  if a == b then return 0 end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = byte(a, i), byte(b, i)
+    if x ~= y then
+      if x < y then return -1 end
+      return 1
+    end
+  end
+  if #a < #b then return -1 end
+  return 1
+end
+local function lookup(doc, path)
+  local cur = doc
+  for i = 1, #path do
+    if type(cur) ~= 'table' then return nil end
+    cur = cur[path[i]]
+    if cur == nil then return nil end
+  end
+  return cur
+end
+local function judged(f)
+  local t = type(f)
+  if t == 'string' then
+    return not (string.find(f, '\237', 1, true) and string.find(f, '\237[\160-\191]'))
+  end
+  if t == 'number' then return f > -EXACT and f < EXACT end
+  return t == 'boolean' or f == NULL
+end
+local function orders(f, v, op)
+  local c
+  if type(v) == 'number' then
+    if type(f) ~= 'number' then return false end
+    if f == v then c = 0 elseif f < v then c = -1 else c = 1 end
+  else
+    if type(f) ~= 'string' then return false end
+    c = bcmp(f, v)
+  end
+  if op == '$gt' then return c > 0 end
+  if op == '$gte' then return c >= 0 end
+  if op == '$lt' then return c < 0 end
+  return c <= 0
+end
+local function rejects(doc, cond)
+  local op, v = cond[2], cond[3]
+  local f = lookup(doc, cond[1])
+  if op == '$exists' then return (f ~= nil) ~= v end
+  if f == nil then return op ~= '$ne' and op ~= '$nin' end
+  if not judged(f) then return false end
+  if op == '$eq' then return f ~= v end
+  if op == '$ne' then return f == v end
+  if op == '$in' or op == '$nin' then
+    for _, x in ipairs(v) do
+      if f == x then return op == '$nin' end
+    end
+    return op == '$in'
+  end
+  return not orders(f, v, op)
+end
+-- Needles: an $eq / $in on strings that JSON writes verbatim (no quote, backslash or
+-- control character) cannot hold in a value text without backslashes unless the text
+-- contains the quoted string; such items are rejected before decoding.
+local function needles(conds)
+  local out = {}
+  for _, cond in ipairs(conds) do
+    local op, v = cond[2], cond[3]
+    local list = nil
+    if op == '$eq' and type(v) == 'string' then
+      list = {v}
+    elseif op == '$in' and #v > 0 then
+      list = v
+    end
+    if list then
+      local quoted = {}
+      for _, x in ipairs(list) do
+        if type(x) ~= 'string' or string.find(x, '[%z\1-\31"\\]') then
+          quoted = nil
+          break
+        end
+        quoted[#quoted + 1] = '"' .. x .. '"'
+      end
+      if quoted then out[#out + 1] = quoted end
     end
   end
   return out
 end
+local function passes(conds, quick, text)
+  if #quick > 0 and not string.find(text, '\\', 1, true) then
+    for _, quoted in ipairs(quick) do
+      local found = false
+      for _, q in ipairs(quoted) do
+        if string.find(text, q, 1, true) then
+          found = true
+          break
+        end
+      end
+      if not found then return false end
+    end
+  end
+  local ok, doc = pcall(cjson.decode, text)
+  if not ok or type(doc) ~= 'table' then return true end
+  for _, cond in ipairs(conds) do
+    if rejects(doc, cond) then return false end
+  end
+  return true
+end
 """
 
-RECENT = LuaScript(
-    "durastate_store_recent",
+SEARCH = LuaScript(
+    "durastate_store_search",
     _COMMON
-    + _PAGE
+    + _PREFILTER
     + r"""
--- ARGV[2] namespace, ARGV[3..4] rank range of its recency set; answers the range size
--- and per member {key, value, created, updated, ttl or '', vector count} or {key}
-return page(ARGV[2], ARGV[3], ARGV[4])
-""",
-)
+-- ARGV[2..3] lex range, ARGV[4] namespace prefix ('' = all), ARGV[5] rows wanted,
+-- ARGV[6] most recency entries to look at, ARGV[7] '1' = only items without vectors,
+-- ARGV[8] pre-filter JSON ('' = none), ARGV[9..11] cursor: score, namespace and key of
+-- the last entry looked at by the previous call ('' = start).
+-- Merges the recency sets of the namespaces at or under the prefix (whole labels) in
+-- search order (updated desc = score asc, then namespace labels, then key) and answers
+-- {more, cursor score, cursor namespace, cursor key, rows...}, a row being
+-- {namespace, key, value, created, updated, ttl or '', vector count}.
+local want, budget = tonumber(ARGV[5]), tonumber(ARGV[6])
+local unscored = ARGV[7] == '1'
+local conds, quick = nil, nil
+if ARGV[8] ~= '' then
+  conds = cjson.decode(ARGV[8])
+  quick = needles(conds)
+end
+local cs, cns, ckey = ARGV[9], ARGV[10], ARGV[11]
+local csn = tonumber(cs)
+local function labels(ns) return (string.gsub(ns, '%.', '\0')) end
+local cl = labels(cns)
 
-FIRST_PAGES = LuaScript(
-    "durastate_store_first_pages",
-    _COMMON
-    + _PAGE
-    + r"""
--- ARGV[2..3] lex range, ARGV[4] namespace prefix ('' = all), ARGV[5] page size: the
--- namespaces at or under the prefix (whole labels), each followed by its first page
-local want, out = ARGV[4], {}
-local under = want .. '.'
-for _, ns in ipairs(redis.call('ZRANGEBYLEX', P .. ':n', ARGV[2], ARGV[3])) do
-  if want == '' or ns == want or string.sub(ns, 1, #under) == under then
-    out[#out + 1] = ns
-    out[#out + 1] = page(ns, 0, tonumber(ARGV[5]) - 1)
+local function start_rank(z, l)
+  if cs == '' then return 0 end
+  local c = bcmp(l, cl)
+  if c < 0 then return redis.call('ZCOUNT', z, '-inf', cs) end
+  if c > 0 then return redis.call('ZCOUNT', z, '-inf', '(' .. cs) end
+  local sc = redis.call('ZSCORE', z, ckey)
+  if sc and tonumber(sc) == csn then return redis.call('ZRANK', z, ckey) + 1 end
+  local r = redis.call('ZCOUNT', z, '-inf', '(' .. cs)
+  for _, m in ipairs(redis.call('ZRANGE', z, cs, cs, 'BYSCORE')) do
+    if bcmp(m, ckey) <= 0 then r = r + 1 end
   end
+  return r
+end
+
+local function load(s)
+  s.buf = redis.call('ZRANGE', s.z, s.rank, s.rank + s.chunk - 1, 'WITHSCORES')
+  s.rank = s.rank + #s.buf / 2
+  if s.chunk < 16 then s.chunk = 16 elseif s.chunk < 256 then s.chunk = s.chunk * 4 end
+  if #s.buf == 0 then return false end
+  s.bi = 1
+  s.score = tonumber(s.buf[2])
+  return true
+end
+
+local function before(a, b)
+  if a.score ~= b.score then return a.score < b.score end
+  return a.o < b.o
+end
+
+local heap = {}
+local function down(i)
+  local n = #heap
+  while true do
+    local l, r, m = 2 * i, 2 * i + 1, i
+    if l <= n and before(heap[l], heap[m]) then m = l end
+    if r <= n and before(heap[r], heap[m]) then m = r end
+    if m == i then return end
+    heap[i], heap[m] = heap[m], heap[i]
+    i = m
+  end
+end
+
+-- Namespaces in label order: the index's byte order is that order unless a namespace
+-- holds a byte below '.' (then they are sorted by labels here).
+local want_ns, under = ARGV[4], ARGV[4] .. '.'
+local streams, resort = {}, false
+for _, ns in ipairs(redis.call('ZRANGEBYLEX', P .. ':n', ARGV[2], ARGV[3])) do
+  if want_ns == '' or ns == want_ns or string.sub(ns, 1, #under) == under then
+    local e = ns
+    if string.find(ns, '[^0-9A-Za-z.]') then e = esc(ns) end
+    streams[#streams + 1] = {
+      ns = ns, z = P .. ':u:' .. e, i = P .. ':i:' .. e .. ':', chunk = 1,
+      o = 0, rank = 0, buf = false, bi = 1, score = 0, l = false,
+    }
+    if not resort and string.find(ns, '[%z\1-\45]') then resort = true end
+  end
+end
+if resort or cs ~= '' then
+  for _, s in ipairs(streams) do s.l = labels(s.ns) end
+end
+if resort then table.sort(streams, function(a, b) return bcmp(a.l, b.l) < 0 end) end
+for o, s in ipairs(streams) do
+  s.o = o
+  s.rank = 0
+  if cs ~= '' then s.rank = start_rank(s.z, s.l) end
+  if load(s) then heap[#heap + 1] = s end
+end
+for i = math.floor(#heap / 2), 1, -1 do down(i) end
+
+-- Each round takes the run of the first stream's entries that come before the runner-up's
+-- head, then puts the stream back in order.
+local out = {0, cs, cns, ckey}
+local got, seen = 0, 0
+while #heap > 0 do
+  if got >= want or seen >= budget then
+    out[1] = 1
+    break
+  end
+  local n, s = #heap, heap[1]
+  local bs, bo = math.huge, 0
+  if n >= 2 then
+    local b = heap[2]
+    if n >= 3 and before(heap[3], b) then b = heap[3] end
+    bs, bo = b.score, b.o
+  end
+  local o, buf, bi, ik, score = s.o, s.buf, s.bi, s.i, s.score
+  local live = true
+  repeat
+    local key = buf[bi]
+    out[2], out[4] = buf[bi + 1], key
+    seen = seen + 1
+    local ek = key
+    if string.find(key, '[^0-9A-Za-z]') then ek = esc(key) end
+    local v, nv = nil, 0
+    if unscored then
+      local h = redis.call('HMGET', ik .. ek, 'v', 'nv')
+      v, nv = h[1], tonumber(h[2]) or 0
+    else
+      v = redis.call('HGET', ik .. ek, 'v')
+    end
+    if v and nv == 0 and (not conds or passes(conds, quick, v)) then
+      local h = redis.call('HMGET', ik .. ek, 'c', 'u', 't', 'nv')
+      if h[2] then
+        out[#out + 1] = {s.ns, key, v, h[1], h[2], h[3] or '', tonumber(h[4]) or 0}
+        got = got + 1
+      end
+    end
+    bi = bi + 2
+    if bi > #buf then
+      live = load(s)
+      if not live then break end
+      buf, bi = s.buf, 1
+    end
+    score = tonumber(buf[bi + 1])
+  until got >= want or seen >= budget or score > bs or (score == bs and o > bo)
+  out[3] = s.ns
+  if live then
+    s.bi, s.score = bi, score
+  else
+    heap[1] = heap[n]
+    heap[n] = nil
+  end
+  if #heap > 0 then down(1) end
 end
 return out
 """,
@@ -275,11 +499,10 @@ return out
 __all__ = [
     "DELETE",
     "EXPORT",
-    "FIRST_PAGES",
     "GET",
     "NAMESPACES",
     "PUT",
-    "RECENT",
     "REFRESH",
+    "SEARCH",
     "SWEEP",
 ]
