@@ -19,7 +19,7 @@ from langgraph.cache.base import BaseCache, FullKey, Namespace
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from durastate._bridge import in_thread
-from durastate._limits import check_name_size
+from durastate._limits import MAX_NAME_BYTES, check_name_size
 from durastate._sweeper import ThreadSweeper
 from durastate.checkpoint.base import Blob, dumps_named, loads_named
 from durastate.errors import InvalidInputError
@@ -37,7 +37,22 @@ def decode_namespace(text: str) -> Namespace:
     return tuple(json.loads(text))
 
 
-def check_namespace(namespace: Any) -> Namespace:
+_ACCEPTED: dict[tuple[str, ...], str] = {}
+"""Namespaces already checked, with their text form (names repeat on every call)."""
+_ACCEPTED_MAX = 4096
+_ALWAYS_SHORT = MAX_NAME_BYTES // 4
+"""Names of at most this many characters fit the byte limit whatever they hold."""
+
+
+def _checked_namespace(namespace: Any) -> tuple[Namespace, str]:
+    """A valid namespace and its text form, or an error naming what is wrong."""
+    if type(namespace) is tuple:
+        try:
+            text = _ACCEPTED.get(namespace)
+        except TypeError:  # an unhashable label: the checks below say which
+            text = None
+        if text is not None:
+            return namespace, text
     if isinstance(namespace, list):
         namespace = tuple(namespace)
     if not isinstance(namespace, tuple):
@@ -49,23 +64,39 @@ def check_namespace(namespace: Any) -> Namespace:
             )
         if "\x00" in label:
             raise InvalidInputError(f"cache namespace {namespace!r}: label contains NUL")
-    check_name_size(encode_namespace(namespace), "cache namespace")
-    return namespace
+    text = encode_namespace(namespace)
+    check_name_size(text, "cache namespace")
+    if type(namespace) is tuple and all(type(label) is str for label in namespace):
+        if len(_ACCEPTED) >= _ACCEPTED_MAX:
+            _ACCEPTED.clear()
+        _ACCEPTED[namespace] = text
+    return namespace, text
 
 
-def check_full_key(full_key: Any) -> tuple[Namespace, str]:
+def check_namespace(namespace: Any) -> Namespace:
+    return _checked_namespace(namespace)[0]
+
+
+def checked_key(full_key: Any) -> tuple[Namespace, str, str]:
+    """A valid (namespace, key) pair as (namespace, its text form, key)."""
     try:
         namespace, key = full_key
     except (TypeError, ValueError):
         raise InvalidInputError(
             f"cache key must be a (namespace, key) pair, got {full_key!r}"
         ) from None
-    ns = check_namespace(namespace)
+    ns, text = _checked_namespace(namespace)
     if not isinstance(key, str):
         raise InvalidInputError(f"cache key in {ns!r} must be a string, got {type(key).__name__}")
     if "\x00" in key:
         raise InvalidInputError(f"cache key {key!r} in {ns!r} contains NUL")
-    check_name_size(key, f"cache key in {ns!r}:")
+    if len(key) > _ALWAYS_SHORT:
+        check_name_size(key, f"cache key in {ns!r}:")
+    return ns, text, key
+
+
+def check_full_key(full_key: Any) -> tuple[Namespace, str]:
+    ns, _, key = checked_key(full_key)
     return ns, key
 
 
@@ -96,6 +127,11 @@ class CacheEntry:
     ttl_seconds: float | None
     expires_at: float | None
     """Seconds since the epoch, or None for no expiry."""
+
+
+EntryRow = tuple[tuple[str, str], Namespace, str, Blob, float | None, float | None]
+"""A checked, serialized value: (namespace text, key), namespace, key, blob, TTL seconds and
+expiry (a plain tuple: cheaper to make than a ``CacheEntry``)."""
 
 
 class CacheBase(BaseCache[ValueT], Generic[ValueT]):
@@ -167,46 +203,71 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
     def _keys(self, keys: Sequence[FullKey]) -> dict[tuple[str, str], FullKey]:
         wanted: dict[tuple[str, str], FullKey] = {}
         for fk in keys:
-            ns, key = check_full_key(fk)
-            wanted[(encode_namespace(ns), key)] = (ns, key)
+            ns, key = fk if type(fk) is tuple and len(fk) == 2 else ((), None)
+            try:
+                text = _ACCEPTED.get(ns) if type(ns) is tuple else None
+            except TypeError:
+                text = None
+            if text is None or type(key) is not str or len(key) > _ALWAYS_SHORT or "\x00" in key:
+                # Not a namespace seen before with a short plain key: check it all.
+                ns, text, key = checked_key(fk)
+            wanted[(text, key)] = (ns, key)
         return wanted
 
     def _decode(
         self, wanted: dict[tuple[str, str], FullKey], found: Mapping[tuple[str, str], Blob]
     ) -> dict[FullKey, ValueT]:
         out: dict[FullKey, ValueT] = {}
+        loads = self.serde.loads_typed
         for raw_key, blob in found.items():
             fk = wanted[raw_key]
-            out[fk] = loads_named(self.serde, blob, f"cache entry {fk!r}")
+            try:
+                out[fk] = loads(blob)
+            except Exception:
+                # Again through loads_named, for its error naming the entry (the label
+                # is only worth making when something failed).
+                out[fk] = loads_named(self.serde, blob, f"cache entry {fk!r}")
         return out
 
-    def _prepare_entries(
-        self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]
-    ) -> list[CacheEntry]:
+    def _prepare_rows(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> list[EntryRow]:
+        """Checked, serialized values (what ``CacheEntry`` holds, as plain tuples)."""
         now = time.time()
-        entries = []
+        rows: list[EntryRow] = []
+        serde = self.serde
+        dumps = serde.dumps_typed
         for fk, pair in pairs.items():
-            ns, key = check_full_key(fk)
+            ns, key = fk if type(fk) is tuple and len(fk) == 2 else ((), None)
+            try:
+                text = _ACCEPTED.get(ns) if type(ns) is tuple else None
+            except TypeError:
+                text = None
+            if text is None or type(key) is not str or len(key) > _ALWAYS_SHORT or "\x00" in key:
+                # Not a namespace seen before with a short plain key: check it all.
+                ns, text, key = checked_key(fk)
             try:
                 value, ttl = pair
             except (TypeError, ValueError):
                 raise InvalidInputError(
                     f"cache value for {fk!r} must be a (value, ttl) pair"
                 ) from None
-            seconds = check_ttl(ttl, (ns, key))
-            typ, data = dumps_named(self.serde, value, f"cache value for {(ns, key)!r}")
-            entries.append(
-                CacheEntry(
-                    ns,
-                    encode_namespace(ns),
-                    key,
-                    typ,
-                    data,
-                    seconds,
-                    None if seconds is None else now + seconds,
-                )
+            seconds = None if ttl is None else check_ttl(ttl, (ns, key))
+            try:
+                blob = dumps(value)
+            except Exception:
+                # Again through dumps_named, for its error naming the entry.
+                blob = dumps_named(serde, value, f"cache value for {(ns, key)!r}")
+            rows.append(
+                ((text, key), ns, key, blob, seconds, None if seconds is None else now + seconds)
             )
-        return entries
+        return rows
+
+    def _prepare_entries(
+        self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]
+    ) -> list[CacheEntry]:
+        return [
+            CacheEntry(ns, where[0], key, blob[0], blob[1], seconds, expires)
+            for where, ns, key, blob, seconds, expires in self._prepare_rows(pairs)
+        ]
 
     def _namespaces(self, namespaces: Sequence[Namespace] | None) -> list[str] | None:
         if namespaces is None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TypeVar
 
+from langgraph.cache.base import FullKey
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from durastate.cache.base import CacheBase, CacheEntry, decode_namespace
+from durastate.cache.base import CacheBase, CacheEntry, EntryRow, decode_namespace
 from durastate.checkpoint.base import Blob
 
 ValueT = TypeVar("ValueT")
@@ -61,6 +62,24 @@ class InMemoryCache(CacheBase[ValueT]):
         with self._lock:
             for e in entries:
                 self._entries[(e.ns_text, e.key)] = ((e.type, e.data), e.expires_at)
+
+    def _write_rows(self, rows: Sequence[EntryRow]) -> None:
+        with self._lock:
+            entries = self._entries
+            for where, _, _, blob, _, expires_at in rows:
+                entries[where] = (blob, expires_at)
+
+    def set(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+        # The rows go straight into the dict: no CacheEntry objects on the way.
+        rows = self._prepare_rows(pairs)
+        if rows:
+            self._write_rows(rows)
+
+    async def aset(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+        self.set(pairs)
+
+    async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
+        return self.get(keys)
 
     def delete_namespaces(self, ns_texts: Sequence[str] | None) -> None:
         with self._lock:

@@ -72,12 +72,14 @@ def decode_array(value: Any) -> Any:
 class Decoder:
     """Turns stored bytes into values; every failure is a DeserializationError."""
 
-    __slots__ = ("reviver",)
+    __slots__ = ("_plain_hook", "reviver")
 
     def __init__(self, reviver: Reviver) -> None:
         self.reviver = reviver
+        self._plain_hook = self._hook(None)
+        """The hook for blobs that decode fine: made once, noting no problems."""
 
-    def _hook(self, problems: list[str]) -> Callable[[int, bytes], Any]:
+    def _hook(self, problems: list[str] | None) -> Callable[[int, bytes], Any]:
         revive = self.reviver.revive
 
         def ext_hook(code: int, data: bytes) -> Any:
@@ -110,7 +112,7 @@ class Decoder:
                     return decode_array(value)
                 return _DeltaSnapshot(value)
             except Exception as exc:
-                if not problems:
+                if problems is not None and not problems:
                     problems.append(str(exc) or type(exc).__name__)
                 raise
 
@@ -118,12 +120,16 @@ class Decoder:
 
     def unpack(self, data: bytes) -> Any:
         """Decode LangGraph's ``"msgpack"`` format."""
-        problems: list[str] = []
         try:
-            return _unpackb(data, ext_hook=self._hook(problems), option=UNPACK_OPTIONS)
-        except Exception as exc:
-            detail = problems[0] if problems else f"{type(exc).__name__}: {exc}"
-            raise DeserializationError(f"corrupt msgpack blob: {detail}") from exc
+            return _unpackb(data, ext_hook=self._plain_hook, option=UNPACK_OPTIONS)
+        except Exception:
+            # Decode again with a hook that notes the first problem, for the message.
+            problems: list[str] = []
+            try:
+                return _unpackb(data, ext_hook=self._hook(problems), option=UNPACK_OPTIONS)
+            except Exception as exc:
+                detail = problems[0] if problems else f"{type(exc).__name__}: {exc}"
+                raise DeserializationError(f"corrupt msgpack blob: {detail}") from exc
 
     def load_json(self, data: bytes) -> Any:
         """Decode the legacy ``"json"`` format, reviving LangChain ``lc`` envelopes."""
