@@ -46,7 +46,8 @@ walk(cid, parent, depth, versions) AS (
         SELECT count(*) FROM unnest(%(channels)s::text[]) AS ch(name)
         JOIN {p}durastate_checkpoint_blobs b
           ON b.thread_id = %(t)s AND b.checkpoint_ns = %(ns)s
-         AND b.channel = ch.name AND b.version = walk.versions ->> ch.name
+         AND b.channel = (ch.name COLLATE "C")
+         AND b.version = ((walk.versions ->> ch.name) COLLATE "C")
         WHERE b.type <> 'empty') < %(wanted)s
 ),
 seeds AS MATERIALIZED (
@@ -54,7 +55,8 @@ seeds AS MATERIALIZED (
     FROM walk CROSS JOIN unnest(%(channels)s::text[]) AS ch(name)
     JOIN {p}durastate_checkpoint_blobs b
       ON b.thread_id = %(t)s AND b.checkpoint_ns = %(ns)s
-     AND b.channel = ch.name AND b.version = walk.versions ->> ch.name
+     AND b.channel = (ch.name COLLATE "C")
+     AND b.version = ((walk.versions ->> ch.name) COLLATE "C")
     WHERE b.type <> 'empty'
     ORDER BY b.channel, walk.depth
 )

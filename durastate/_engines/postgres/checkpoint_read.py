@@ -25,7 +25,7 @@ from langchain_core.runnables import RunnableConfig
 
 from durastate._engines.postgres.migrations import qualify
 from durastate._engines.postgres.requests import Body, Operation, Rows
-from durastate._engines.postgres.schema import CHECKPOINTS
+from durastate._engines.postgres.schema import CHANNEL_VALUES, CHECKPOINTS
 from durastate.checkpoint.base import (
     StoredCheckpoint,
     StoredWrite,
@@ -61,12 +61,7 @@ SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
        w.task_ids, w.idxs, w.channels, w.types, w.datas, w.paths{meta}
 FROM page c
 LEFT JOIN LATERAL (
-    SELECT array_agg(v.key) AS channels, array_agg(bl.type) AS types,
-           array_agg(bl.data) AS datas
-    FROM jsonb_each_text(c.blob_versions) v
-    JOIN {p}durastate_checkpoint_blobs bl
-      ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns
-     AND bl.channel = (v.key COLLATE "C") AND bl.version = (v.value COLLATE "C")
+    {values}
 ) b ON true
 LEFT JOIN LATERAL (
     SELECT array_agg(w.task_id) AS task_ids, array_agg(w.idx) AS idxs,
@@ -91,6 +86,7 @@ def page_sql(where: str, touch: bool, with_metadata: bool, schema: str | None) -
         touch=_TOUCH_CTE if touch else "",
         meta=", c.metadata_json" if with_metadata else "",
         where=where,
+        values=CHANNEL_VALUES,
         p="{p}",
     )
     return qualify(sql, schema)

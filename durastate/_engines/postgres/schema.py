@@ -7,8 +7,9 @@ the channel versions whose values live once per (thread, namespace, channel, ver
 ``durastate_threads``, so refreshing a thread is one small update. ``put`` is the
 function ``durastate_put_checkpoint`` and ``get_tuple`` ``durastate_get_checkpoint``
 (migration 2); ``put_writes`` is ``durastate_put_writes`` (migration 3, which also
-replaces ``durastate_put_checkpoint``). Key columns use the "C" collation, so ids order
-by code point whatever the database's locale. Append new
+replaces ``durastate_put_checkpoint``); migration 4 replaces the ``put`` and ``get``
+functions so that their channel lookups use the key index. Key columns use the "C"
+collation, so ids order by code point whatever the database's locale. Append new
 migrations to a component's ``steps``; never edit a released one.
 """
 
@@ -30,6 +31,16 @@ _MISSING = """    SELECT coalesce(array_agg(u.key), '{}') INTO missing
     WHERE u.found IS NULL;"""
 """One key lookup per unchanged channel (migration 2's anti join scanned the thread's
 values on every put)."""
+_MISSING_V4 = """    SELECT coalesce(array_agg(u.key), '{}') INTO missing
+    FROM (SELECT v.key, (SELECT true FROM {p}durastate_checkpoint_blobs b
+                         WHERE b.thread_id = p_thread AND b.checkpoint_ns = p_ns
+                           AND b.channel = (v.key COLLATE "C")
+                           AND b.version = (v.value COLLATE "C")) AS found
+          FROM jsonb_each_text(p_unchanged) AS v) AS u
+    WHERE u.found IS NULL;"""
+"""Migration 4: the keys compared in the key index's collation, so each lookup is one
+index probe (migration 3's compared in the database's collation and read every value of
+the thread's namespace for each unchanged channel)."""
 
 _PUT_CHECKPOINT = """
 CREATE OR REPLACE FUNCTION {p}durastate_put_checkpoint(
@@ -80,13 +91,14 @@ BEGIN
     RETURN missing;
 END
 $fn$"""
-PUT_CHECKPOINT_FUNCTION = _PUT_CHECKPOINT.replace("{missing}", _MISSING)
+PUT_CHECKPOINT_FUNCTION_V3 = _PUT_CHECKPOINT.replace("{missing}", _MISSING)
+PUT_CHECKPOINT_FUNCTION = _PUT_CHECKPOINT.replace("{missing}", _MISSING_V4)
 """``put`` as one call: PL/pgSQL keeps its statements' plans for the session, so even
 without client-side prepared statements (PgBouncer) a ``put`` is not planned again. An
 expired thread (not swept yet) loses its old history first; the answer names the
 unchanged channels that have no stored value (to be written from the checkpoint)."""
 
-_GET_ONE = """
+_GET_ONE_TEMPLATE = """
         SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
                c.checkpoint_type, c.checkpoint, c.metadata_type, c.metadata,
                b.channels, b.types, b.datas,
@@ -95,12 +107,7 @@ _GET_ONE = """
               WHERE c.thread_id = p_thread AND c.checkpoint_ns = p_ns {by_id}
               ORDER BY c.checkpoint_id DESC LIMIT 1) c
         LEFT JOIN LATERAL (
-            SELECT array_agg(v.key) AS channels, array_agg(bl.type) AS types,
-                   array_agg(bl.data) AS datas
-            FROM jsonb_each_text(c.blob_versions) v
-            JOIN {p}durastate_checkpoint_blobs bl
-              ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns
-             AND bl.channel = v.key AND bl.version = v.value
+{values}
         ) b ON true
         LEFT JOIN LATERAL (
             SELECT array_agg(w.task_id) AS task_ids, array_agg(w.idx) AS idxs,
@@ -113,8 +120,35 @@ _GET_ONE = """
         WHERE NOT EXISTS (SELECT 1 FROM {p}durastate_threads x
                           WHERE x.thread_id = p_thread AND x.expires_at <= p_now)"""
 
-GET_CHECKPOINT_FUNCTION = (
-    """
+_VALUES_V2 = """            SELECT array_agg(v.key) AS channels, array_agg(bl.type) AS types,
+                   array_agg(bl.data) AS datas
+            FROM jsonb_each_text(c.blob_versions) v
+            JOIN {p}durastate_checkpoint_blobs bl
+              ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns
+             AND bl.channel = v.key AND bl.version = v.value"""
+
+CHANNEL_VALUES = """SELECT array_agg(v.key) AS channels, array_agg(bl.type) AS types,
+           array_agg(bl.data) AS datas
+    FROM jsonb_each_text(c.blob_versions) v
+    CROSS JOIN LATERAL (
+        SELECT x.type, x.data FROM {p}durastate_checkpoint_blobs x
+        WHERE x.thread_id = c.thread_id AND x.checkpoint_ns = c.checkpoint_ns
+          AND x.channel = (v.key COLLATE "C") AND x.version = (v.value COLLATE "C")
+          AND x.type <> 'empty'
+        LIMIT 1) bl"""
+"""The stored values of checkpoint ``c``'s channels: one primary-key lookup per channel.
+
+Keys from ``jsonb_each_text`` carry the database's collation; without ``COLLATE "C"``
+they cannot use the key index, and the planner, guessing 100 channels, joined against
+every value of the thread instead (a 500-checkpoint thread: 2,000+ rows per read). The
+``LIMIT 1`` keeps the lookups per channel. Empty values (channels without a value) are
+left out: a reader skips them anyway."""
+
+
+def _get_checkpoint_function(values: str) -> str:
+    one = _GET_ONE_TEMPLATE.replace("{values}", values)
+    return (
+        """
 CREATE OR REPLACE FUNCTION {p}durastate_get_checkpoint(
     p_thread text, p_ns text, p_id text, p_now timestamptz,
     p_touch_to timestamptz, p_touch_below timestamptz
@@ -133,20 +167,25 @@ BEGIN
     END IF;
     IF p_id IS NULL THEN
         RETURN QUERY"""
-    + _GET_ONE.replace("{by_id}", "")
-    + """;
+        + one.replace("{by_id}", "")
+        + """;
     ELSE
         RETURN QUERY"""
-    + _GET_ONE.replace("{by_id}", "AND c.checkpoint_id = p_id")
-    + """;
+        + one.replace("{by_id}", "AND c.checkpoint_id = p_id")
+        + """;
     END IF;
 END
 $fn$"""
-)
+    )
+
+
+GET_CHECKPOINT_FUNCTION_V2 = _get_checkpoint_function(_VALUES_V2)
+GET_CHECKPOINT_FUNCTION = _get_checkpoint_function(CHANNEL_VALUES)
 """``get_tuple`` as one call, planned once per session: the checkpoint (latest of its
 namespace, or by id) with its channel values and pending writes aggregated beside it, in
 the columns of ``checkpoint_read``'s page query. Moves the thread's expiry first when
-asked (refresh on read)."""
+asked (refresh on read). Migration 4 replaced migration 2's values join (see
+``CHANNEL_VALUES``)."""
 
 PUT_WRITES_FUNCTION = """
 CREATE OR REPLACE FUNCTION {p}durastate_put_writes(
@@ -227,7 +266,8 @@ CHECKPOINTS = Component(
             """CREATE INDEX IF NOT EXISTS durastate_threads_by_expiry
                 ON {p}durastate_threads (expires_at)""",
         ),
-        (_PUT_CHECKPOINT.replace("{missing}", _MISSING_V2), GET_CHECKPOINT_FUNCTION),
-        (PUT_CHECKPOINT_FUNCTION, PUT_WRITES_FUNCTION),
+        (_PUT_CHECKPOINT.replace("{missing}", _MISSING_V2), GET_CHECKPOINT_FUNCTION_V2),
+        (PUT_CHECKPOINT_FUNCTION_V3, PUT_WRITES_FUNCTION),
+        (PUT_CHECKPOINT_FUNCTION, GET_CHECKPOINT_FUNCTION),
     ),
 )
