@@ -4,14 +4,15 @@ A URL gives a client durastate owns (and closes); a cluster is recognised by ask
 server (``INFO cluster``) so ``redis://`` works for both. A ``redis.Redis``,
 ``redis.asyncio.Redis`` or ``RedisCluster`` handed in is used as is and never closed.
 Scripts run with ``EVALSHA`` and are loaded again when the server answers NOSCRIPT (after
-a restart, failover or ``SCRIPT FLUSH``). An asyncio driver lets at most as many requests
-run at once as its client's pool has connections (redis-py's asyncio pools raise
-``MaxConnectionsError`` instead of waiting), so any number of tasks can share one.
+a restart, failover or ``SCRIPT FLUSH``). A driver lets at most as many requests run at
+once as its client's pool has connections (redis-py's pools raise ``MaxConnectionsError``
+instead of waiting), so any number of threads or tasks can share one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any, TypeVar
 
 import redis
@@ -42,12 +43,16 @@ def _check_binary(client: Any) -> None:
         )
 
 
-def _max_connections(client: aredis.Redis | AsyncRedisCluster) -> int:
+def _max_connections(client: Any) -> int:
     """How many connections the client may open (per node on a cluster)."""
-    if isinstance(client, aredis.Redis):
+    if isinstance(client, (redis.Redis, aredis.Redis)):
         pool = client.connection_pool
         return int(getattr(pool, "max_connections", None) or _DEFAULT_MAX_CONNECTIONS)
-    sizes = [getattr(node, "max_connections", None) for node in client.get_nodes()]
+    sizes = []
+    for node in client.get_nodes():
+        if isinstance(client, RedisCluster):
+            node = node.redis_connection.connection_pool
+        sizes.append(getattr(node, "max_connections", None))
     return int(min((s for s in sizes if s), default=_DEFAULT_MAX_CONNECTIONS))
 
 
@@ -74,6 +79,13 @@ class SyncDriver:
         self.client: Any = client
         self.owned = owned
         self.is_cluster = isinstance(client, RedisCluster)
+        slots = _max_connections(client)
+        if self.is_cluster:
+            # A blocking cluster pipeline asks its default node for a script's keys
+            # (COMMAND GETKEYS) while holding the connections it has taken: two of one
+            # node's connections for one request.
+            slots = max(1, slots // 2)
+        self._slots = threading.BoundedSemaphore(slots)
 
     @classmethod
     def open(
@@ -141,6 +153,10 @@ class SyncDriver:
         return self.client.execute_command(*item.args)
 
     def execute(self, req: Request) -> Any:
+        with self._slots:
+            return self._execute(req)
+
+    def _execute(self, req: Request) -> Any:
         if isinstance(req, Call):
             return self._call(req)
         if isinstance(req, Cmd):
