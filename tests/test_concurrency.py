@@ -22,6 +22,7 @@ import redis_support
 from concurrency_support import (
     Backend,
     Target,
+    open_async,
     open_sync,
     run_processes,
     run_threads_and_tasks,
@@ -42,6 +43,8 @@ PROCESSES = 3
 THREADS = 3
 TASKS = 8
 RUNS = 200
+MANY = 110
+"""More callers than a redis-py pool has connections (100)."""
 SERVER_ENGINES = ["sqlite", "postgres", "redis", "redis-cluster"]
 
 
@@ -88,6 +91,20 @@ def test_processes_threads_and_tasks_share_one_backend(target: Target) -> None:
         assert failures == [], "\n".join(failures)
         found = verify(backend, reports, PROCESSES * (THREADS + TASKS))
     print(f"{target.engine} ({target.location}) {PROCESSES} processes: {found}")
+
+
+@pytest.mark.parametrize("target", ["redis", "redis-cluster"], indirect=True)
+def test_more_threads_and_tasks_than_pooled_connections(target: Target) -> None:
+    """110 threads on one blocking saver/store/cache and 110 tasks on one asyncio set:
+    more callers at once than redis-py's 100-connection pools hold; they wait for a
+    connection rather than fail with MaxConnectionsError."""
+    with open_sync(target) as backend:
+        reports, failures = run_threads_and_tasks(
+            backend, lambda: open_async(target), "crowd", MANY, MANY
+        )
+        assert failures == [], "\n".join(failures[:3])
+        found = verify(backend, reports, 2 * MANY)
+    print(f"{target.engine} ({target.location}) one process: {found}")
 
 
 # -- 200 LangGraph runs on one async saver -------------------------------------------------

@@ -2,13 +2,14 @@
 
 Each engine runs ``DURASTATE_SOAK_SECONDS`` seconds (default 20, so the suite stays short;
 the reliability target is 60: ``DURASTATE_SOAK_SECONDS=60 pytest tests/test_soak.py -s``).
-Three threads on the blocking classes and three asyncio tasks on the asyncio-native ones run
-real LangGraph invokes (checkpointer, store and a cached node), store put/get/search with
-a filter and cache set/get, checking every answer. A sampler records
-the process's resident memory and the backend's connections (Postgres: the pool's
-sessions in ``pg_stat_activity``; Redis: ``CLIENT LIST`` entries with the test's client
-name; SQLite: open file descriptors). The figures (ops/s, peak RSS) are printed and
-written to ``soak-<engine>.json`` in the test's tmp dir.
+Three threads on the blocking classes and three asyncio tasks on the asyncio-native ones
+run real LangGraph invokes (checkpointer, store and a cached node), store put/get/search
+with a filter and cache set/get, checking every answer. A sampler records the process's
+resident memory and the backend's connections (Postgres: the pools' sessions in
+``pg_stat_activity``; Redis: ``CLIENT LIST`` entries with the test's client names; SQLite:
+open file descriptors). No errors; the second half's peak memory is within 20 MB of the
+first half's; connections never pass what the pools allow. The figures (ops/s, peak RSS)
+are printed and written to ``soak-<engine>.json`` in the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ class Soaked:
     open_async: Callable[[], AbstractAsyncContextManager[Parts]]
     connections: Callable[[], int]
     connection_limit: int
+    by_part: Callable[[], dict[str, int]] = dict
+    """Connections per part, where the server can tell them apart."""
 
 
 @contextmanager
@@ -210,13 +213,15 @@ def _redis(url: str, prefix: str) -> Iterator[Soaked]:
     from durastate.store.redis import AsyncRedisStore, RedisStore
 
     name = f"soak-{prefix}"
-    args = {"client_name": name}
+
+    def args(part: str) -> dict[str, Any]:
+        return {"client_name": f"{name}-{part}"}
 
     @asynccontextmanager
     async def open_async() -> AsyncIterator[Parts]:
         async with (
-            AsyncRedisSaver(url, key_prefix=prefix, connection_args=args) as saver,
-            AsyncRedisStore(url, key_prefix=prefix, connection_args=args) as store,
+            AsyncRedisSaver(url, key_prefix=prefix, connection_args=args("asaver")) as saver,
+            AsyncRedisStore(url, key_prefix=prefix, connection_args=args("astore")) as store,
         ):
             yield Parts(saver, store, cache)
 
@@ -224,17 +229,29 @@ def _redis(url: str, prefix: str) -> Iterator[Soaked]:
         admin = redis.Redis.from_url(url)
         stack.callback(admin.close)
 
-        def clients() -> int:
-            return sum(1 for c in admin.client_list() if c.get("name") == name)
+        def by_part() -> dict[str, int]:
+            names = [str(c.get("name", "")) for c in admin.client_list()]
+            found = [n.removeprefix(f"{name}-") for n in names if n.startswith(f"{name}-")]
+            return {part: found.count(part) for part in sorted(set(found))}
 
-        saver = stack.enter_context(RedisSaver(url, key_prefix=prefix, connection_args=args))
-        store = stack.enter_context(RedisStore(url, key_prefix=prefix, connection_args=args))
-        cache: Any = stack.enter_context(RedisCache(url, key_prefix=prefix, connection_args=args))
-        # A client holds a connection per thread or task using it at once; LangGraph
-        # writes checkpoints in the background while the next step runs, so each worker
-        # may hold two of each part's connections.
-        limit = 3 * 2 * (WORKERS + TASKS)
-        yield Soaked(Parts(saver, store, cache), open_async, clients, limit)
+        def clients() -> int:
+            return sum(by_part().values())
+
+        saver = stack.enter_context(
+            RedisSaver(url, key_prefix=prefix, connection_args=args("saver"))
+        )
+        store = stack.enter_context(
+            RedisStore(url, key_prefix=prefix, connection_args=args("store"))
+        )
+        cache: Any = stack.enter_context(
+            RedisCache(url, key_prefix=prefix, connection_args=args("cache"))
+        )
+        # A client holds a connection per call in flight. LangGraph writes checkpoints,
+        # task writes and cache entries in the background while the next step reads, so
+        # a worker may hold up to three of a part's connections at once (measured at
+        # most: saver 3, cache 2, store 1 per worker).
+        limit = 3 * 3 * (WORKERS + TASKS)
+        yield Soaked(Parts(saver, store, cache), open_async, clients, limit, by_part)
 
 
 # -- the soak -------------------------------------------------------------------------------
@@ -409,6 +426,7 @@ def _soak(engine: str, soaked: Soaked, tmp_path: Path) -> dict[str, Any]:
         "connections_first_half_max": max(s.connections for s in first),
         "connections_second_half_max": max(s.connections for s in second),
         "connection_limit": soaked.connection_limit,
+        "connections_by_part_at_end": soaked.by_part(),
         "samples": len(samples),
     }
     out = tmp_path / f"soak-{engine}.json"
