@@ -239,11 +239,20 @@ class AnalyzeSchedule:
         return True
 
 
+_ANALYZE = (
+    "ANALYZE {p}durastate_store (ns, key, updated_at, expires_at), "
+    "{p}durastate_store_vectors (ns, key, dims)"
+)
+"""The columns the store's plans depend on: row counts, namespaces, recency, expiry and
+vector widths. Values, embeddings and the ANN index's expression are left out (their
+statistics cost 20x the rest, and no plan reads them); autovacuum gathers them later."""
+
+
 def analyze_operation(ctx: StoreContext) -> Operation[None]:
     """Refresh the planner's statistics of the store's tables (a warning, not an error,
     for a role that may not analyze them)."""
 
     def body() -> Body[None]:
-        yield Run(ctx.sql("ANALYZE {p}durastate_store, {p}durastate_store_vectors"))
+        yield Run(ctx.sql(_ANALYZE))
 
     return Operation(body, needs=(STORE,))
