@@ -18,8 +18,11 @@ from typing import Any, TypeVar
 import redis
 import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
+from redis.retry import Retry
 
 from durastate._engines.redis.requests import Body, Call, Cmd, Pipe, Request, Scan
 from durastate.errors import InvalidInputError
@@ -71,6 +74,27 @@ def _errors(replies: list[Any], items: tuple[Cmd | Call, ...]) -> list[int]:
     return missing
 
 
+RETRIES = 5
+"""Resends of a command whose connection failed (0.05 s doubling to 0.8 s: ~1.5 s in all)."""
+
+
+def standalone_args(
+    connection_args: dict[str, Any] | None, *, asyncio_client: bool
+) -> dict[str, Any]:
+    """Client options for a URL: a connection the server closed (restart, ``CLIENT KILL``)
+    is reopened and the command sent again, with backoff, since every operation is
+    idempotent (upserts, keep-first writes, deletes). redis-py sends once by default.
+    The caller's ``connection_args`` win."""
+    backoff = ExponentialBackoff(cap=1.0, base=0.05)
+    retry = AsyncRetry(backoff, RETRIES) if asyncio_client else Retry(backoff, RETRIES)
+    args: dict[str, Any] = {
+        "retry": retry,
+        "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
+    }
+    args.update(connection_args or {})
+    return args
+
+
 class SyncDriver:
     """A blocking client (plain or cluster) and how to run operation bodies on it."""
 
@@ -111,7 +135,7 @@ class SyncDriver:
         args = dict(connection_args or {})
         if cluster:
             return cls(RedisCluster.from_url(source, **args), owned=True)
-        client = redis.Redis.from_url(source, **args)
+        client = redis.Redis.from_url(source, **standalone_args(args, asyncio_client=False))
         if cluster is None:
             try:
                 found = _is_cluster_info(client.info("cluster"))
@@ -250,13 +274,7 @@ class AsyncDriver:
                 cluster = self.cluster
                 client: aredis.Redis | None = None
                 if not cluster:
-                    # A connection the server closed (restart, CLIENT KILL) is reopened and
-                    # the command sent again, as the blocking client does: every operation
-                    # is idempotent (upserts, keep-first writes, deletes).
-                    args: dict[str, Any] = {
-                        "retry_on_error": [redis.ConnectionError, redis.TimeoutError]
-                    }
-                    args.update(self.connection_args)
+                    args = standalone_args(self.connection_args, asyncio_client=True)
                     client = aredis.Redis.from_url(self.url, **args)
                 if cluster is None and client is not None:
                     try:
