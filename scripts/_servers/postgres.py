@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import signal
 from pathlib import Path
 
 from .config import (
@@ -291,7 +292,8 @@ class Postgres:
                 log=self.log,
             )
         except ServerError:
-            terminate(pid)
+            # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client.
+            terminate(pid, first=signal.SIGINT)
         return "stopped"
 
     def restart(self) -> str:

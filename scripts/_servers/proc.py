@@ -123,9 +123,9 @@ def pid_alive(pid: int | None, binary: str | None = None) -> bool:
     return binary.encode() in cmdline
 
 
-def terminate(pid: int, timeout: float = 15) -> None:
-    """SIGTERM, wait, then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+def terminate(pid: int, timeout: float = 15, first: signal.Signals = signal.SIGTERM) -> None:
+    """``first`` (SIGTERM), wait, then SIGKILL."""
+    for sig, wait in ((first, timeout), (signal.SIGKILL, 5.0)):
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
