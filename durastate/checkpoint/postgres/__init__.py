@@ -15,10 +15,12 @@ missing). ``put`` and ``put_writes`` are one statement each, ``get_tuple`` one q
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import DeltaChannelHistory
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg import Connection, Pipeline
 from psycopg_pool import ConnectionPool
@@ -129,6 +131,12 @@ class PostgresSaver(OpsCheckpointer):
 
     def _run(self, op: Any) -> Any:
         return self._db.run(op)
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """The writes and nearest stored value of delta channels, in one query."""
+        return super().get_delta_channel_history(config=config, channels=channels)
 
 
 __all__ = ["AsyncPostgresSaver", "PostgresSaver"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import DeltaChannelHistory
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg import AsyncConnection, AsyncPipeline
 from psycopg_pool import AsyncConnectionPool
@@ -113,6 +115,12 @@ class AsyncPostgresSaver(AsyncOpsCheckpointer):
 
     async def _arun(self, op: Any) -> Any:
         return await self._db.run(op)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """The writes and nearest stored value of delta channels, in one query."""
+        return await super().aget_delta_channel_history(config=config, channels=channels)
 
 
 __all__ = ["AsyncPostgresSaver"]

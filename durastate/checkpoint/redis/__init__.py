@@ -11,11 +11,13 @@ thread, set in the same script as the write (and moved by reads with refresh).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import redis
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import DeltaChannelHistory
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.cluster import RedisCluster
 
@@ -102,6 +104,12 @@ class RedisSaver(OpsCheckpointer):
 
     def _run(self, op: Any) -> Any:
         return self._driver.run(op)
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """The parent-chain walk for delta channels, in one script call."""
+        return super().get_delta_channel_history(config=config, channels=channels)
 
 
 __all__ = ["AsyncRedisSaver", "RedisSaver"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aredis
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import DeltaChannelHistory
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
@@ -98,6 +100,12 @@ class AsyncRedisSaver(AsyncOpsCheckpointer):
 
     async def _arun(self, op: Any) -> Any:
         return await self._driver.run(op)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """The parent-chain walk for delta channels, in one script call."""
+        return await super().aget_delta_channel_history(config=config, channels=channels)
 
 
 __all__ = ["AsyncRedisSaver"]
