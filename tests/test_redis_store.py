@@ -516,3 +516,48 @@ def test_filtered_search_pages_merge_namespaces_by_recency(
                 assert [(it.namespace, it.key) for it in found] == expected, (prefix_, filter)
                 if examine == 2048 and offset + limit <= 14:
                     assert len(sent) == 1
+
+
+def test_search_order_survives_deletes_updates_and_stores_without_head_index(
+    redis_url: str, prefix: str
+) -> None:
+    """The index of each namespace's newest time only bounds where a namespace's items may
+    start: after the newest items are deleted, older ones rewritten as newest, and with the
+    index gone (a store written before it existed), pages stay the reference's."""
+    keys = StoreKeys.of(Layout(prefix))
+    items: dict[tuple[tuple[str, ...], str], tuple[float, dict[str, Any]]] = {}
+    for n in range(60):
+        ns = ("h", f"n{n % 6}")
+        items[(ns, f"k{n}")] = (1_700_000_000.0 + n, {"kind": f"k{n % 3}"})
+    exported = [
+        ExportedItem(ns, key, value, updated, updated)
+        for (ns, key), (updated, value) in items.items()
+    ]
+
+    def check(store: RedisStore) -> None:
+        for filter in [None, {"kind": "k1"}]:
+            for limit, offset in [(5, 0), (10, 3), (100, 0)]:
+                found = store.search(("h",), filter=filter, limit=limit, offset=offset)
+                expected = _reference_page(items, ("h",), filter, limit, offset)
+                assert [(it.namespace, it.key) for it in found] == expected, (filter, offset)
+
+    with RedisStore.from_conn_string(redis_url, key_prefix=prefix) as store:
+        store.import_items(exported)
+        check(store)
+        for n in range(59, 40, -1):
+            store.delete(("h", f"n{n % 6}"), f"k{n}")
+            del items[(("h", f"n{n % 6}"), f"k{n}")]
+        check(store)
+        for n in (3, 4, 11):
+            store.put(("h", f"n{n % 6}"), f"k{n}", {"kind": "k1"})
+            found = store.get(("h", f"n{n % 6}"), f"k{n}")
+            assert found is not None
+            items[(("h", f"n{n % 6}"), f"k{n}")] = (found.updated_at.timestamp(), found.value)
+        check(store)
+        admin(redis_url).client.delete(f"{keys.base}:h")
+        check(store)
+        store.put(("h", "n0"), "late", {"kind": "k1"})
+        found = store.get(("h", "n0"), "late")
+        assert found is not None
+        items[(("h", "n0"), "late")] = (found.updated_at.timestamp(), found.value)
+        check(store)

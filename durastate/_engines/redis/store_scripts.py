@@ -1,11 +1,17 @@
 """Lua scripts of the Redis store: atomic writes, reads with TTL refresh, expiry cleanup.
 
 Every script takes the store's key base (``<key_prefix>:store``) as ``ARGV[1]`` and
-builds item keys with the same escaping as ``keys.escape``, so ``:u``, ``:n``, ``:x`` and
-the item hashes change together; writes also drop up to 16 expired items from those
-indexes, so they stay small even without a sweeper. Times: item timestamps are the
+builds item keys with the same escaping as ``keys.escape``, so ``:u``, ``:n``, ``:h``,
+``:x`` and the item hashes change together; writes also drop up to 16 expired items from
+those indexes, so they stay small even without a sweeper. Times: item timestamps are the
 client's epoch seconds (written as given, so ordering is exact); expiries are server
 milliseconds.
+
+``:h`` is a sorted set of namespace -> the lowest ``-updated_at`` ever written there
+(``ZADD LT``): a bound on where the namespace's newest item stands, which deletes leave
+conservative and which the search uses to read a namespace's recency set only once the
+merge reaches it (a namespace missing from it, as in stores written before it existed,
+is read at once). It leaves with the namespace's last item.
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ local function base_of(ns, key) return esc(ns) .. ':' .. esc(key) end
 local function forget(ns, key)
   local u = P .. ':u:' .. esc(ns)
   redis.call('ZREM', u, key)
-  if redis.call('ZCARD', u) == 0 then redis.call('ZREM', P .. ':n', ns) end
+  if redis.call('ZCARD', u) == 0 then
+    redis.call('ZREM', P .. ':n', ns)
+    redis.call('ZREM', P .. ':h', ns)
+  end
   redis.call('ZREM', P .. ':x', ns .. '\0' .. key)
 end
 local function refresh(ns, key, ik, ttl, nv)
@@ -106,6 +115,7 @@ while i <= #ARGV do
   end
   redis.call('ZADD', P .. ':u:' .. esc(ns), negu, key)
   redis.call('ZADD', P .. ':n', 0, ns)
+  redis.call('ZADD', P .. ':h', 'LT', negu, ns)
 end
 return 1
 """,
@@ -339,6 +349,17 @@ local function load(s)
   return true
 end
 
+-- A stream is first in the heap by its bound (':h', at most the score of its newest
+-- entry; -inf when unknown) and reads its recency set only when that bound comes first.
+local function open(s)
+  local e = s.ns
+  if string.find(e, '[^0-9A-Za-z.]') then e = esc(e) end
+  s.z, s.i, s.chunk, s.bi, s.open = P .. ':u:' .. e, P .. ':i:' .. e .. ':', 1, 1, true
+  s.rank = 0
+  if cs ~= '' then s.rank = start_rank(s.z, s.l) end
+  return load(s)
+end
+
 local function before(a, b)
   if a.score ~= b.score then return a.score < b.score end
   return a.o < b.o
@@ -360,27 +381,27 @@ end
 -- Namespaces in label order: the index's byte order is that order unless a namespace
 -- holds a byte below '.' (then they are sorted by labels here).
 local want_ns, under = ARGV[4], ARGV[4] .. '.'
-local streams, resort = {}, false
+local names, resort = {}, false
 for _, ns in ipairs(redis.call('ZRANGEBYLEX', P .. ':n', ARGV[2], ARGV[3])) do
   if want_ns == '' or ns == want_ns or string.sub(ns, 1, #under) == under then
-    local e = ns
-    if string.find(ns, '[^0-9A-Za-z.]') then e = esc(ns) end
-    streams[#streams + 1] = {
-      ns = ns, z = P .. ':u:' .. e, i = P .. ':i:' .. e .. ':', chunk = 1,
-      o = 0, rank = 0, buf = false, bi = 1, score = 0, l = false,
-    }
+    names[#names + 1] = ns
     if not resort and string.find(ns, '[%z\1-\45]') then resort = true end
   end
 end
-if resort or cs ~= '' then
-  for _, s in ipairs(streams) do s.l = labels(s.ns) end
+if resort then
+  table.sort(names, function(a, b) return bcmp(labels(a), labels(b)) < 0 end)
 end
-if resort then table.sort(streams, function(a, b) return bcmp(a.l, b.l) < 0 end) end
-for o, s in ipairs(streams) do
-  s.o = o
-  s.rank = 0
-  if cs ~= '' then s.rank = start_rank(s.z, s.l) end
-  if load(s) then heap[#heap + 1] = s end
+for first = 1, #names, 1000 do
+  local last = math.min(first + 999, #names)
+  local bounds = redis.call('ZMSCORE', P .. ':h', unpack(names, first, last))
+  for o = first, last do
+    local ns = names[o]
+    local b = bounds[o - first + 1]
+    local s = {ns = ns, o = o, score = -math.huge, open = false, l = false}
+    if b then s.score = tonumber(b) end
+    if cs ~= '' then s.l = labels(ns) end
+    heap[o] = s
+  end
 end
 for i = math.floor(#heap / 2), 1, -1 do down(i) end
 
@@ -394,6 +415,19 @@ while #heap > 0 do
     break
   end
   local n, s = #heap, heap[1]
+  while not s.open do
+    if open(s) then
+      down(1)
+    else
+      heap[1] = heap[n]
+      heap[n] = nil
+      n = n - 1
+      if n > 0 then down(1) end
+    end
+    if n == 0 then break end
+    s = heap[1]
+  end
+  if n == 0 then break end
   local bs, bo = math.huge, 0
   if n >= 2 then
     local b = heap[2]
