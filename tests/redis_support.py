@@ -31,7 +31,9 @@ def admin(url: str) -> SyncDriver:
 
 def keys_under(url: str, prefix: str) -> list[bytes]:
     """Every key under ``prefix`` on the server (every node of a cluster)."""
-    return sorted(admin(url).execute(Scan(Layout(prefix).everything())))
+    layout = Layout(prefix)
+    found = {k for pattern in layout.patterns() for k in admin(url).execute(Scan(pattern))}
+    return sorted(k for k in found if layout.owns(k))
 
 
 def delete_prefix(url: str, prefix: str) -> int:

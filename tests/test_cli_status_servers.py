@@ -85,6 +85,10 @@ def test_redis_status_counts_memory_of_its_own_prefix(
     check_counts(result)
     assert result["bytes"] > 2000
     assert status(capsys, f"{base}?key_prefix={other}")["bytes"] == 0
+    nested = f"{full}:eu"  # its keys also match the SCAN pattern "<full>:*"
+    prefixes.append(nested)
+    fill(f"{base}?key_prefix={nested}", vectors=False)
+    assert status(capsys, f"{base}?key_prefix={full}")["bytes"] == result["bytes"]
 
 
 def closed_port() -> int:

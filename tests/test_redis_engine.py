@@ -401,7 +401,7 @@ def test_a_cache_from_a_url_serves_one_event_loop_after_another(
 def test_cache_takes_langgraphs_argument_names(redis_url: str, prefix: str) -> None:
     client = redis.Redis.from_url(redis_url)
     try:
-        cache: RedisCache[Any] = RedisCache(redis=client, prefix=f"{prefix}:cache:")
+        cache: RedisCache[Any] = RedisCache(redis=client, prefix=f"{prefix}:")
         cache.set({(("node",), "k"): ({"v": 1}, None)})
         assert cache.get([(("node",), "k")]) == {(("node",), "k"): {"v": 1}}
         assert keys_under(redis_url, prefix), "the keys live under the given prefix"

@@ -11,7 +11,10 @@ _BATCH = 500
 def memory_body(layout: Layout) -> Body[tuple[int, int]]:
     """(keys, bytes) of every key under the layout's prefix: SCAN, then pipelined
     ``MEMORY USAGE ... SAMPLES 0`` (exact for collections, not an estimate)."""
-    keys: list[bytes] = yield Scan(layout.everything())
+    keys: list[bytes] = []
+    for pattern in layout.patterns():
+        found: list[bytes] = yield Scan(pattern)
+        keys += [k for k in found if layout.owns(k)]
     total = 0
     for start in range(0, len(keys), _BATCH):
         batch = keys[start : start + _BATCH]
