@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from durastate._engines.postgres.checkpoint_read import ts
+from durastate._engines.postgres.literals import text_array
 from durastate._engines.postgres.migrations import qualify
 from durastate._engines.postgres.requests import Body, Operation, Rows
 from durastate._engines.postgres.schema import CHECKPOINTS
@@ -85,7 +86,7 @@ def _history_body(
         "ns": ns,
         "cid": cid,
         "now": ts(time.time()),
-        "channels": channels,
+        "channels": text_array(channels),
         "wanted": len(channels),
         "max_depth": MAX_DEPTH,
     }

@@ -5,8 +5,10 @@ row and the values of the channels whose version changed (deduplicated by (threa
 namespace, channel, version)), moves the thread's expiry and, when the thread had expired
 but was not swept yet, deletes its old history first. It answers which unchanged channels
 have no stored value (their checkpoint was pruned, or the thread had expired); only then
-a second statement stores those values from the checkpoint. ``put_writes`` calls
-``durastate_put_writes``.
+a second statement stores those values from the checkpoint. Channels without a value
+(LangGraph's versions of trigger channels) store no row: a reader finds none and leaves
+the channel out, as it left out the empty rows older versions stored. ``put_writes``
+calls ``durastate_put_writes``. Text arrays travel as literals (see ``literals``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from durastate._engines.postgres.checkpoint_read import ts
+from durastate._engines.postgres.literals import int_array, text_array
 from durastate._engines.postgres.migrations import qualify
 from durastate._engines.postgres.requests import Body, Operation, Rows, Run
 from durastate._engines.postgres.schema import CHECKPOINTS
@@ -51,9 +54,9 @@ Serialize = Callable[[str], "tuple[str, bytes] | None"]
 
 def _blob_params(values: list[tuple[str, str, str, bytes]]) -> dict[str, Any]:
     return {
-        "b_channel": [v[0] for v in values],
-        "b_version": [v[1] for v in values],
-        "b_type": [v[2] for v in values],
+        "b_channel": text_array(v[0] for v in values),
+        "b_version": text_array(v[1] for v in values),
+        "b_type": text_array(v[2] for v in values),
         "b_data": [v[3] for v in values],
     }
 
@@ -94,7 +97,9 @@ def put_operation(
         "unchanged": json.dumps(unchanged, ensure_ascii=False),
         "now": ts(prep.created_at),
         "expires": None if expires_at is None else ts(expires_at),
-        **_blob_params([(b.channel, b.version, b.type, b.data) for b in prep.blobs]),
+        **_blob_params(
+            [(b.channel, b.version, b.type, b.data) for b in prep.blobs if b.type != "empty"]
+        ),
     }
 
     def body() -> Body[None]:
@@ -145,12 +150,12 @@ def put_writes_operation(
         "t": ref.thread_id,
         "ns": ref.checkpoint_ns,
         "id": ref.checkpoint_id,
-        "task": [w.task_id for w in rows],
-        "idx": [w.idx for w in rows],
-        "channel": [w.channel for w in rows],
-        "type": [w.type for w in rows],
+        "task": text_array(w.task_id for w in rows),
+        "idx": int_array(w.idx for w in rows),
+        "channel": text_array(w.channel for w in rows),
+        "type": text_array(w.type for w in rows),
         "data": [w.data for w in rows],
-        "path": [w.task_path for w in rows],
+        "path": text_array(w.task_path for w in rows),
         "now": ts(now),
         "expires": None if expires_at is None else ts(expires_at),
     }
