@@ -10,13 +10,14 @@ from durastate.conformance._modes import BothModes
 from durastate.conformance.harness import Api, Opener, opened, start_sweeper, stop_sweeper
 from durastate.conformance.store_support import NS, index_config, keys
 
-SHORT = 0.008
-"""Minutes (0.48 s): items that must be expired after ``PAST_SHORT`` seconds."""
-PAST_SHORT = 0.6
-LIFE = 0.016
-"""Minutes (0.96 s): items read once after ``HALF`` seconds and checked after ``2 * HALF``;
-the 0.41 s between ``HALF`` and ``LIFE`` leaves room for a dozen calls on a busy machine."""
-HALF = 0.55
+SHORT = 0.015
+"""Minutes (0.9 s): items that must be expired after ``PAST_SHORT`` seconds and still be
+there for the few calls right after their put, even on a loaded machine."""
+PAST_SHORT = 1.0
+LIFE = 0.025
+"""Minutes (1.5 s): items read once after ``HALF`` seconds and checked after ``2 * HALF``;
+the 0.7 s between ``HALF`` and ``LIFE`` leaves room for a dozen calls on a busy machine."""
+HALF = 0.8
 
 
 class StoreTTLContract(BothModes):
