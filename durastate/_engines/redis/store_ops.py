@@ -85,19 +85,18 @@ def _text(raw: Any) -> str:
 def decode_row(namespace: Namespace, key: str, fields: Sequence[Any]) -> Row:
     """A row from ``[value, created, updated, ttl or '', vector count]``."""
     value, created, updated, ttl, count = fields
-    where = f"store item {namespace!r}/{key!r}"
     try:
-        data = json.loads(_text(value))
+        data = json.loads(value)
     except ValueError as exc:
+        where = f"store item {namespace!r}/{key!r}"
         raise InvalidInputError(f"{where}: stored value is not JSON: {exc}") from None
-    ttl_text = _text(ttl)
     return Row(
         namespace,
         key,
         data,
-        float(_text(created)),
-        float(_text(updated)),
-        float(ttl_text) if ttl_text else None,
+        float(created),
+        float(updated),
+        float(ttl) if ttl else None,
         int(count),
     )
 
@@ -181,6 +180,7 @@ def recency_body(
     cursor: tuple[str, str, str] = ("", "", "")
     want = min(count, PAGE_MAX)
     seen: set[tuple[Namespace, str]] = set()
+    spaces: dict[Any, Namespace] = {}
     out: list[Row] = []
     while True:
         reply = yield Call(
@@ -200,7 +200,11 @@ def recency_body(
         )
         cursor = (_text(reply[1]), _text(reply[2]), _text(reply[3]))
         for entry in reply[4:]:
-            namespace, key = ns_from_text(_text(entry[0])), _text(entry[1])
+            raw_ns = entry[0]
+            namespace = spaces.get(raw_ns)
+            if namespace is None:
+                namespace = spaces[raw_ns] = ns_from_text(_text(raw_ns))
+            key = _text(entry[1])
             if (namespace, key) in seen:
                 continue  # moved past the cursor by a concurrent write
             seen.add((namespace, key))
