@@ -6,7 +6,7 @@ import copy
 import json
 import random
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, cast
 
@@ -24,9 +24,10 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol, maybe_add_typed_methods
 
-from durastate._limits import check_name_size
+from durastate._limits import MAX_NAME_BYTES, check_name_size
 from durastate.errors import DeserializationError, InvalidInputError, SerializationError
 from durastate.serde import apply_allowlist, default_serializer, serialization_error_with_prefix
+from durastate.serde.plain_json import copy_in
 from durastate.store.filters import json_equal
 
 Blob = tuple[str, bytes]
@@ -162,6 +163,10 @@ def _text(value: Any, what: str) -> str:
     raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}: {value!r}")
 
 
+_ALWAYS_SHORT = MAX_NAME_BYTES // 4
+"""Names of at most this many characters fit the byte limit whatever they hold."""
+
+
 def parse_config(config: RunnableConfig | None, *, need_id: bool = False) -> CheckpointRef:
     """Read thread, namespace and checkpoint id from a config, with clear errors."""
     if not config or not isinstance(config.get("configurable"), Mapping):
@@ -176,10 +181,16 @@ def parse_config(config: RunnableConfig | None, *, need_id: bool = False) -> Che
     checkpoint_ns = "" if ns is None else _text(ns, "config['configurable']['checkpoint_ns']")
     raw_id = conf.get("checkpoint_id")
     checkpoint_id = None if raw_id in (None, "") else _text(raw_id, "checkpoint_id")
-    for label, text in (("thread_id", thread_id), ("checkpoint_ns", checkpoint_ns)):
-        if "\x00" in text:
-            raise InvalidInputError(f"config['configurable']['{label}'] must not contain NUL")
-        check_name_size(text, f"config['configurable']['{label}']")
+    if (
+        len(thread_id) > _ALWAYS_SHORT
+        or len(checkpoint_ns) > _ALWAYS_SHORT
+        or "\x00" in thread_id
+        or "\x00" in checkpoint_ns
+    ):
+        for label, text in (("thread_id", thread_id), ("checkpoint_ns", checkpoint_ns)):
+            if "\x00" in text:
+                raise InvalidInputError(f"config['configurable']['{label}'] must not contain NUL")
+            check_name_size(text, f"config['configurable']['{label}']")
     if need_id and checkpoint_id is None:
         raise InvalidInputError("config['configurable']['checkpoint_id'] is required here")
     return CheckpointRef(thread_id, checkpoint_ns, checkpoint_id)
@@ -256,6 +267,10 @@ _NOT_JSON = object()
 
 def metadata_to_json(metadata: Mapping[str, Any]) -> str:
     """Metadata keys with JSON values, as text with NULs removed (Postgres rejects them)."""
+    plain = copy_in(metadata)
+    if plain is not None:
+        # Only plain JSON types, finite, without NUL: every key kept, nothing to remove.
+        return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
     out = {}
     for k, v in metadata.items():
         j = _jsonable(v)
@@ -295,6 +310,22 @@ def loads_named(serde: SerializerProtocol, blob: Blob, label: str) -> Any:
         raise DeserializationError(f"{label}: cannot decode stored value: {exc!r}") from exc
 
 
+def _dumps(serde: SerializerProtocol, value: Any, label: Callable[[], str]) -> Blob:
+    """``dumps_named`` with the label made only when serializing fails."""
+    try:
+        return serde.dumps_typed(value)
+    except Exception:
+        return dumps_named(serde, value, label())
+
+
+def _loads(serde: SerializerProtocol, blob: Blob, label: Callable[[], str]) -> Any:
+    """``loads_named`` with the label made only when decoding fails."""
+    try:
+        return serde.loads_typed(blob)
+    except Exception:
+        return loads_named(serde, blob, label())
+
+
 def prepare_checkpoint(
     serde: SerializerProtocol,
     config: RunnableConfig,
@@ -304,15 +335,21 @@ def prepare_checkpoint(
 ) -> PreparedCheckpoint:
     """Serialize a ``put``: new channel blobs, the bare checkpoint and its metadata."""
     ref = parse_config(config)
-    if not isinstance(checkpoint, Mapping) or "id" not in checkpoint:
+    if (type(checkpoint) is not dict and not isinstance(checkpoint, Mapping)) or (
+        "id" not in checkpoint
+    ):
         raise InvalidInputError("checkpoint must be a Checkpoint mapping with an 'id'")
     checkpoint_id = _text(checkpoint["id"], "checkpoint['id']")
     values = checkpoint.get("channel_values") or {}
-    where = f"thread {ref.thread_id!r}"
+    dumps = serde.dumps_typed
     blobs = []
     for channel, version in new_versions.items():
         if channel in values:
-            typ, data = dumps_named(serde, values[channel], f"channel {channel!r}")
+            try:
+                typ, data = dumps(values[channel])
+            except Exception:
+                # Again through dumps_named for its error (labels only made on failure).
+                typ, data = dumps_named(serde, values[channel], f"channel {channel!r}")
         else:
             typ, data = EMPTY_BLOB
         blobs.append(PreparedBlob(channel, str(version), typ, data))
@@ -327,8 +364,10 @@ def prepare_checkpoint(
         checkpoint_ns=ref.checkpoint_ns,
         checkpoint_id=checkpoint_id,
         parent_id=ref.checkpoint_id,
-        checkpoint=dumps_named(serde, bare, f"checkpoint {checkpoint_id} of {where}"),
-        metadata=dumps_named(serde, meta_d, f"metadata of checkpoint {checkpoint_id}"),
+        checkpoint=_dumps(
+            serde, bare, lambda: f"checkpoint {checkpoint_id} of thread {ref.thread_id!r}"
+        ),
+        metadata=_dumps(serde, meta_d, lambda: f"metadata of checkpoint {checkpoint_id}"),
         metadata_json=metadata_to_json(meta_d),
         blobs=tuple(blobs),
         channel_versions={k: str(v) for k, v in checkpoint.get("channel_versions", {}).items()},
@@ -345,10 +384,29 @@ def prepare_writes(
     task_path: str = "",
 ) -> tuple[CheckpointRef, tuple[PreparedWrite, ...]]:
     """Serialize a ``put_writes``, giving each write its LangGraph index."""
+    ref, rows = prepare_write_rows(serde, config, writes, task_id)
+    return ref, tuple(
+        PreparedWrite(task_id, idx, channel, typ, data, task_path)
+        for idx, channel, typ, data in rows
+    )
+
+
+WriteRow = tuple[int, str, str, bytes]
+"""A serialized pending write: LangGraph index, channel, type and data."""
+
+
+def prepare_write_rows(
+    serde: SerializerProtocol,
+    config: RunnableConfig,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+) -> tuple[CheckpointRef, list[WriteRow]]:
+    """``prepare_writes`` as plain tuples (for engines that build their own records)."""
     ref = parse_config(config, need_id=True)
     if not isinstance(task_id, str):
         raise InvalidInputError(f"task_id must be a string, got {type(task_id).__name__}")
-    out = []
+    out: list[WriteRow] = []
+    dumps = serde.dumps_typed
     for idx, item in enumerate(writes):
         try:
             channel, value = item
@@ -356,11 +414,14 @@ def prepare_writes(
             raise InvalidInputError(f"write #{idx} must be a (channel, value) pair") from None
         if not isinstance(channel, str):
             raise InvalidInputError(f"write #{idx}: channel must be a string, got {channel!r}")
-        typ, data = dumps_named(serde, value, f"write to channel {channel!r} of task {task_id}")
-        out.append(
-            PreparedWrite(task_id, WRITES_IDX_MAP.get(channel, idx), channel, typ, data, task_path)
-        )
-    return ref, tuple(out)
+        try:
+            typ, data = dumps(value)
+        except Exception:
+            # Again through dumps_named for its error (labels only made on failure).
+            label = f"write to channel {channel!r} of task {task_id}"
+            typ, data = dumps_named(serde, value, label)
+        out.append((WRITES_IDX_MAP.get(channel, idx), channel, typ, data))
+    return ref, out
 
 
 def sort_writes(writes: Iterable[StoredWrite]) -> list[StoredWrite]:
@@ -370,21 +431,28 @@ def sort_writes(writes: Iterable[StoredWrite]) -> list[StoredWrite]:
 
 def build_tuple(serde: SerializerProtocol, row: StoredCheckpoint) -> CheckpointTuple:
     """Decode a stored checkpoint with its blobs and pending writes into a tuple."""
-    where = f"checkpoint {row.checkpoint_id} of thread {row.thread_id!r}"
-    checkpoint = loads_named(serde, row.checkpoint, where)
+
+    def where() -> str:
+        return f"checkpoint {row.checkpoint_id} of thread {row.thread_id!r}"
+
+    loads = serde.loads_typed
+    checkpoint = _loads(serde, row.checkpoint, where)
     values = {}
     for channel, blob in row.blobs.items():
         if blob[0] != "empty":
-            values[channel] = loads_named(serde, blob, f"channel {channel!r} of {where}")
+            try:
+                values[channel] = loads(blob)
+            except Exception:
+                # Again through loads_named for its error (labels only made on failure).
+                values[channel] = loads_named(serde, blob, f"channel {channel!r} of {where()}")
     checkpoint["channel_values"] = values
-    pending: list[PendingWrite] = [
-        (
-            w.task_id,
-            w.channel,
-            loads_named(serde, (w.type, w.data), f"write to {w.channel!r} in {where}"),
-        )
-        for w in sort_writes(row.writes)
-    ]
+    pending: list[PendingWrite] = []
+    for w in sort_writes(row.writes) if len(row.writes) > 1 else row.writes:
+        try:
+            value = loads((w.type, w.data))
+        except Exception:
+            value = loads_named(serde, (w.type, w.data), f"write to {w.channel!r} in {where()}")
+        pending.append((w.task_id, w.channel, value))
     parent = None
     if row.parent_id:
         parent = {
@@ -403,7 +471,7 @@ def build_tuple(serde: SerializerProtocol, row: StoredCheckpoint) -> CheckpointT
             }
         },
         checkpoint=checkpoint,
-        metadata=loads_named(serde, row.metadata, f"metadata of {where}"),
+        metadata=_loads(serde, row.metadata, lambda: f"metadata of {where()}"),
         parent_config=cast(RunnableConfig | None, parent),
         pending_writes=pending,
     )

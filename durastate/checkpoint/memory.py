@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -37,7 +37,7 @@ from durastate.checkpoint.base import (
     metadata_matches,
     parse_config,
     prepare_checkpoint,
-    prepare_writes,
+    prepare_write_rows,
 )
 from durastate.checkpoint.flavours import SyncCheckpointer
 
@@ -46,10 +46,19 @@ from durastate.checkpoint.flavours import SyncCheckpointer
 class _Row:
     checkpoint: Blob
     metadata: Blob
-    metadata_view: dict[str, Any]
+    metadata_json: str
     parent_id: str | None
     run_id: str | None
     versions: dict[str, str]
+    _view: dict[str, Any] | None = None
+
+    @property
+    def metadata_view(self) -> dict[str, Any]:
+        """The JSON part of the metadata, parsed on first use (filters, prune)."""
+        view = self._view
+        if view is None:
+            view = self._view = json.loads(self.metadata_json)
+        return view
 
 
 @dataclass
@@ -98,7 +107,9 @@ class InMemorySaver(SyncCheckpointer):
         exp = self.data.expiry.get(thread_id)
         return exp is not None and exp <= now
 
-    def _touch(self, thread_id: str, now: float) -> None:
+    def _touch(self, thread_id: str, now: float | None = None) -> None:
+        if self._ttl_seconds is None:
+            return
         exp = self.expires_at(now)
         if exp is not None:
             self.data.expiry[thread_id] = exp
@@ -147,7 +158,8 @@ class InMemorySaver(SyncCheckpointer):
         now = time.time()
         with self.data.lock:
             threads = [thread] if thread is not None else sorted(self.data.threads)
-            found: list[StoredCheckpoint] = []
+            # Rows first, decoded only for the page: a limit needs no work for the rest.
+            found: list[tuple[str, str, str, _Row]] = []
             for tid in threads:
                 if self._expired(tid, now):
                     continue
@@ -163,13 +175,14 @@ class InMemorySaver(SyncCheckpointer):
                         row = spaces[ns][cid]
                         if wanted and not metadata_matches(row.metadata_view, wanted):
                             continue
-                        found.append(self._stored(tid, ns, cid, row))
+                        found.append((cid, tid, ns, row))
             if thread is not None and self.refresh_on_read and found:
                 self._touch(thread, now)
-        found.sort(key=lambda s: s.checkpoint_id, reverse=True)
-        if remaining is not None:
-            found = found[:remaining]
-        for stored in found:
+            found.sort(key=lambda f: f[0], reverse=True)
+            if remaining is not None:
+                found = found[:remaining]
+            page = [self._stored(tid, ns, cid, row) for cid, tid, ns, row in found]
+        for stored in page:
             yield build_tuple(self.serde, stored)
 
     # -- writing -------------------------------------------------------------------------
@@ -184,10 +197,10 @@ class InMemorySaver(SyncCheckpointer):
         row = _Row(
             prep.checkpoint,
             prep.metadata,
-            json.loads(prep.metadata_json),
+            prep.metadata_json,
             prep.parent_id,
             prep.run_id,
-            dict(prep.channel_versions),
+            cast(dict[str, str], prep.channel_versions),  # a fresh dict of this put
         )
         with self.data.lock:
             if self._expired(prep.thread_id, prep.created_at):
@@ -207,18 +220,19 @@ class InMemorySaver(SyncCheckpointer):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        ref, prepared = prepare_writes(self.serde, config, writes, task_id, task_path)
+        ref, rows = prepare_write_rows(self.serde, config, writes, task_id)
         assert ref.checkpoint_id is not None
         with self.data.lock:
             bucket = self.data.writes.setdefault(
                 (ref.thread_id, ref.checkpoint_ns, ref.checkpoint_id), {}
             )
-            for w in prepared:
-                key = (w.task_id, w.idx)
-                if not w.overwrites and key in bucket:
+            for idx, channel, typ, data in rows:
+                key = (task_id, idx)
+                # Special writes (idx < 0) replace; regular ones keep the first.
+                if idx >= 0 and key in bucket:
                     continue
-                bucket[key] = StoredWrite(w.task_id, w.channel, w.type, w.data, w.task_path, w.idx)
-            self._touch(ref.thread_id, time.time())
+                bucket[key] = StoredWrite(task_id, channel, typ, data, task_path, idx)
+            self._touch(ref.thread_id)
 
     # -- retention -----------------------------------------------------------------------
     def _drop_thread(self, thread_id: str) -> None:

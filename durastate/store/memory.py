@@ -17,6 +17,7 @@ from langgraph.store.base import (
     _validate_namespace_labels,
 )
 
+from durastate.serde.plain_json import copy_in, copy_out, is_flat
 from durastate.store.base import (
     Namespace,
     PreparedBatch,
@@ -37,7 +38,6 @@ from durastate.store.memory_data import (
     make_search_item,
     namespaces_with_items,
 )
-from durastate.store.memory_values import copy_in, copy_out, is_flat
 from durastate.store.transfer import (
     ExportedItem,
     ExportedVector,

@@ -1,10 +1,10 @@
-"""Copying store values in and out of process memory without a JSON round trip.
+"""Checked copies of plain JSON values without a JSON round trip (store values, metadata).
 
 A value made only of exact ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``
 is checked and copied by walking it once; anything else (subclasses, tuples, non-string
 keys, very deep nesting, text that JSON would turn into ``\\u0000``) answers ``None``, and
-the caller takes the JSON path, so every value is accepted or refused exactly as
-``value_to_json`` decides and stored exactly as ``json.loads`` would give it back.
+the caller takes the JSON path, so every value is accepted or refused exactly as the
+JSON path decides and copied exactly as ``json.loads`` would give it back.
 """
 
 from __future__ import annotations
