@@ -8,9 +8,10 @@ the channel versions whose values live once per (thread, namespace, channel, ver
 function ``durastate_put_checkpoint`` and ``get_tuple`` ``durastate_get_checkpoint``
 (migration 2); ``put_writes`` is ``durastate_put_writes`` (migration 3, which also
 replaces ``durastate_put_checkpoint``); migration 4 replaces the ``put`` and ``get``
-functions so that their channel lookups use the key index. Key columns use the "C"
-collation, so ids order by code point whatever the database's locale. Append new
-migrations to a component's ``steps``; never edit a released one.
+functions so that their channel lookups use the key index, migration 5 ``put`` again
+(one statement fewer). Key columns use the "C" collation, so ids order by code point
+whatever the database's locale. Append new migrations to a component's ``steps``; never
+edit a released one.
 """
 
 from __future__ import annotations
@@ -97,6 +98,75 @@ PUT_CHECKPOINT_FUNCTION = _PUT_CHECKPOINT.replace("{missing}", _MISSING_V4)
 without client-side prepared statements (PgBouncer) a ``put`` is not planned again. An
 expired thread (not swept yet) loses its old history first; the answer names the
 unchanged channels that have no stored value (to be written from the checkpoint)."""
+
+_CHECKPOINT_ROW = """
+    INSERT INTO {p}durastate_checkpoints AS c (
+        thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id,
+        checkpoint_type, checkpoint, metadata_type, metadata, metadata_json,
+        blob_versions, created_at)
+    SELECT p_thread, p_ns, p_id, p_parent, p_run, p_checkpoint_type, p_checkpoint,
+           p_metadata_type, p_metadata, p_metadata_json, p_versions, p_now{guard}
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+        parent_checkpoint_id = excluded.parent_checkpoint_id, run_id = excluded.run_id,
+        checkpoint_type = excluded.checkpoint_type, checkpoint = excluded.checkpoint,
+        metadata_type = excluded.metadata_type, metadata = excluded.metadata,
+        metadata_json = excluded.metadata_json, blob_versions = excluded.blob_versions,
+        created_at = excluded.created_at;"""
+
+PUT_CHECKPOINT_FUNCTION_V5 = (
+    """
+CREATE OR REPLACE FUNCTION {p}durastate_put_checkpoint(
+    p_thread text, p_ns text, p_id text, p_parent text, p_run text,
+    p_checkpoint_type text, p_checkpoint bytea, p_metadata_type text, p_metadata bytea,
+    p_metadata_json jsonb, p_versions jsonb, p_unchanged jsonb, p_now timestamptz,
+    p_expires timestamptz, p_channels text[], p_blob_versions text[], p_types text[],
+    p_datas bytea[]
+) RETURNS text[] LANGUAGE plpgsql AS $fn$
+DECLARE
+    stored integer;
+    missing text[];
+BEGIN"""
+    + _CHECKPOINT_ROW.replace(
+        "{guard}",
+        """
+    WHERE NOT EXISTS (SELECT 1 FROM {p}durastate_threads
+                      WHERE thread_id = p_thread AND expires_at <= p_now)""",
+    )
+    + """
+    GET DIAGNOSTICS stored = ROW_COUNT;
+    IF stored = 0 THEN
+        DELETE FROM {p}durastate_checkpoint_writes WHERE thread_id = p_thread;
+        DELETE FROM {p}durastate_checkpoints WHERE thread_id = p_thread;
+        DELETE FROM {p}durastate_checkpoint_blobs WHERE thread_id = p_thread;
+        IF p_expires IS NULL THEN
+            DELETE FROM {p}durastate_threads WHERE thread_id = p_thread;
+        END IF;"""
+    + _CHECKPOINT_ROW.replace("{guard}", "")
+    + """
+    END IF;
+    IF p_expires IS NOT NULL THEN
+        INSERT INTO {p}durastate_threads AS t (thread_id, expires_at)
+        VALUES (p_thread, p_expires)
+        ON CONFLICT (thread_id) DO UPDATE SET expires_at = excluded.expires_at;
+    END IF;
+    INSERT INTO {p}durastate_checkpoint_blobs AS b
+        (thread_id, checkpoint_ns, channel, version, type, data)
+    SELECT p_thread, p_ns, n.channel, n.version, n.type, n.data
+    FROM unnest(p_channels, p_blob_versions, p_types, p_datas) AS n(channel, version, type, data)
+    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO UPDATE
+        SET type = excluded.type, data = excluded.data
+        WHERE (b.type, b.data) IS DISTINCT FROM (excluded.type, excluded.data);
+"""
+    + _MISSING_V4
+    + """
+    RETURN missing;
+END
+$fn$"""
+)
+"""Migration 5: ``put`` without a statement of its own for the expiry check. The checkpoint
+row is written first, only if its thread has not expired; when it was not written (the
+thread expired and was not swept yet), the old history goes and the row is written
+again. One statement fewer per call (about 20 us of server CPU of some 270)."""
 
 _GET_ONE_TEMPLATE = """
         SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
@@ -269,5 +339,6 @@ CHECKPOINTS = Component(
         (_PUT_CHECKPOINT.replace("{missing}", _MISSING_V2), GET_CHECKPOINT_FUNCTION_V2),
         (PUT_CHECKPOINT_FUNCTION_V3, PUT_WRITES_FUNCTION),
         (PUT_CHECKPOINT_FUNCTION, GET_CHECKPOINT_FUNCTION),
+        (PUT_CHECKPOINT_FUNCTION_V5,),
     ),
 )
