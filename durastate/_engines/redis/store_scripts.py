@@ -340,46 +340,15 @@ local function start_rank(z, l)
 end
 
 local function load(s)
-  s.buf = redis.call('ZRANGE', s.z, s.rank, s.rank + s.chunk - 1, 'WITHSCORES')
-  s.rank = s.rank + #s.buf / 2
+  local buf = redis.call('ZRANGE', s.z, s.rank, s.rank + s.chunk - 1, 'WITHSCORES')
+  s.rank = s.rank + #buf / 2
   if s.chunk < 16 then s.chunk = 16 elseif s.chunk < 256 then s.chunk = s.chunk * 4 end
-  if #s.buf == 0 then return false end
-  s.bi = 1
-  s.score = tonumber(s.buf[2])
-  return true
+  s.buf, s.bi = buf, 1
+  return #buf > 0
 end
 
--- A stream is first in the heap by its bound (':h', at most the score of its newest
--- entry; -inf when unknown) and reads its recency set only when that bound comes first.
-local function open(s)
-  local e = s.ns
-  if string.find(e, '[^0-9A-Za-z.]') then e = esc(e) end
-  s.z, s.i, s.chunk, s.bi, s.open = P .. ':u:' .. e, P .. ':i:' .. e .. ':', 1, 1, true
-  s.rank = 0
-  if cs ~= '' then s.rank = start_rank(s.z, s.l) end
-  return load(s)
-end
-
-local function before(a, b)
-  if a.score ~= b.score then return a.score < b.score end
-  return a.o < b.o
-end
-
-local heap = {}
-local function down(i)
-  local n = #heap
-  while true do
-    local l, r, m = 2 * i, 2 * i + 1, i
-    if l <= n and before(heap[l], heap[m]) then m = l end
-    if r <= n and before(heap[r], heap[m]) then m = r end
-    if m == i then return end
-    heap[i], heap[m] = heap[m], heap[i]
-    i = m
-  end
-end
-
--- Namespaces in label order: the index's byte order is that order unless a namespace
--- holds a byte below '.' (then they are sorted by labels here).
+-- Namespaces in label order (o = 1, 2, ...): the index's byte order is that order unless
+-- a namespace holds a byte below '.' (then they are sorted by labels here).
 local want_ns, under = ARGV[4], ARGV[4] .. '.'
 local names, resort = {}, false
 for _, ns in ipairs(redis.call('ZRANGEBYLEX', P .. ':n', ARGV[2], ARGV[3])) do
@@ -391,87 +360,115 @@ end
 if resort then
   table.sort(names, function(a, b) return bcmp(labels(a), labels(b)) < 0 end)
 end
-for first = 1, #names, 1000 do
-  local last = math.min(first + 999, #names)
+
+-- The heap holds namespace numbers by (score, number). An unopened namespace stands at
+-- its bound (':h', at most the score of its newest entry; -inf when unknown) and reads
+-- its recency set only when that bound comes first; an open one at its next entry.
+local score, streams, heap, n = {}, {}, {}, #names
+for first = 1, n, 1000 do
+  local last = math.min(first + 999, n)
   local bounds = redis.call('ZMSCORE', P .. ':h', unpack(names, first, last))
   for o = first, last do
-    local ns = names[o]
     local b = bounds[o - first + 1]
-    local s = {ns = ns, o = o, score = -math.huge, open = false, l = false}
-    if b then s.score = tonumber(b) end
-    if cs ~= '' then s.l = labels(ns) end
-    heap[o] = s
+    score[o] = b and tonumber(b) or -math.huge
+    heap[o] = o
   end
 end
-for i = math.floor(#heap / 2), 1, -1 do down(i) end
+local function down(i)
+  while true do
+    local l, r, m = 2 * i, 2 * i + 1, i
+    if l <= n then
+      local a, b = heap[l], heap[m]
+      if score[a] < score[b] or (score[a] == score[b] and a < b) then m = l end
+    end
+    if r <= n then
+      local a, b = heap[r], heap[m]
+      if score[a] < score[b] or (score[a] == score[b] and a < b) then m = r end
+    end
+    if m == i then return end
+    heap[i], heap[m] = heap[m], heap[i]
+    i = m
+  end
+end
+for i = math.floor(n / 2), 1, -1 do down(i) end
+local function drop_first()
+  heap[1] = heap[n]
+  heap[n] = nil
+  n = n - 1
+  if n > 0 then down(1) end
+end
+local function open(o)
+  local ns = names[o]
+  local e = ns
+  if string.find(e, '[^0-9A-Za-z.]') then e = esc(e) end
+  local s = {ns = ns, z = P .. ':u:' .. e, i = P .. ':i:' .. e .. ':', chunk = 1, rank = 0}
+  if cs ~= '' then s.rank = start_rank(s.z, labels(ns)) end
+  if not load(s) then return false end
+  streams[o], score[o] = s, tonumber(s.buf[2])
+  return true
+end
 
--- Each round takes the run of the first stream's entries that come before the runner-up's
--- head, then puts the stream back in order.
+-- Each round takes the run of the first namespace's entries that come before the
+-- runner-up, then puts that namespace back in order.
 local out = {0, cs, cns, ckey}
 local got, seen = 0, 0
-while #heap > 0 do
+while n > 0 do
   if got >= want or seen >= budget then
     out[1] = 1
     break
   end
-  local n, s = #heap, heap[1]
-  while not s.open do
-    if open(s) then
+  local o = heap[1]
+  local s = streams[o]
+  if not s then
+    if open(o) then down(1) else drop_first() end
+  else
+    local bs, bo = math.huge, 0
+    if n >= 2 then
+      bo = heap[2]
+      if n >= 3 then
+        local c = heap[3]
+        if score[c] < score[bo] or (score[c] == score[bo] and c < bo) then bo = c end
+      end
+      bs = score[bo]
+    end
+    local buf, bi, ik, sc = s.buf, s.bi, s.i, score[o]
+    local live = true
+    repeat
+      local key = buf[bi]
+      out[2], out[4] = buf[bi + 1], key
+      seen = seen + 1
+      local ek = key
+      if string.find(key, '[^0-9A-Za-z]') then ek = esc(key) end
+      local v, nv = nil, 0
+      if unscored then
+        local h = redis.call('HMGET', ik .. ek, 'v', 'nv')
+        v, nv = h[1], tonumber(h[2]) or 0
+      else
+        v = redis.call('HGET', ik .. ek, 'v')
+      end
+      if v and nv == 0 and (not conds or passes(conds, quick, v)) then
+        local h = redis.call('HMGET', ik .. ek, 'c', 'u', 't', 'nv')
+        if h[2] then
+          out[#out + 1] = {s.ns, key, v, h[1], h[2], h[3] or '', tonumber(h[4]) or 0}
+          got = got + 1
+        end
+      end
+      bi = bi + 2
+      if bi > #buf then
+        live = load(s)
+        if not live then break end
+        buf, bi = s.buf, 1
+      end
+      sc = tonumber(buf[bi + 1])
+    until got >= want or seen >= budget or sc > bs or (sc == bs and o > bo)
+    out[3] = s.ns
+    if live then
+      s.bi, score[o] = bi, sc
       down(1)
     else
-      heap[1] = heap[n]
-      heap[n] = nil
-      n = n - 1
-      if n > 0 then down(1) end
+      drop_first()
     end
-    if n == 0 then break end
-    s = heap[1]
   end
-  if n == 0 then break end
-  local bs, bo = math.huge, 0
-  if n >= 2 then
-    local b = heap[2]
-    if n >= 3 and before(heap[3], b) then b = heap[3] end
-    bs, bo = b.score, b.o
-  end
-  local o, buf, bi, ik, score = s.o, s.buf, s.bi, s.i, s.score
-  local live = true
-  repeat
-    local key = buf[bi]
-    out[2], out[4] = buf[bi + 1], key
-    seen = seen + 1
-    local ek = key
-    if string.find(key, '[^0-9A-Za-z]') then ek = esc(key) end
-    local v, nv = nil, 0
-    if unscored then
-      local h = redis.call('HMGET', ik .. ek, 'v', 'nv')
-      v, nv = h[1], tonumber(h[2]) or 0
-    else
-      v = redis.call('HGET', ik .. ek, 'v')
-    end
-    if v and nv == 0 and (not conds or passes(conds, quick, v)) then
-      local h = redis.call('HMGET', ik .. ek, 'c', 'u', 't', 'nv')
-      if h[2] then
-        out[#out + 1] = {s.ns, key, v, h[1], h[2], h[3] or '', tonumber(h[4]) or 0}
-        got = got + 1
-      end
-    end
-    bi = bi + 2
-    if bi > #buf then
-      live = load(s)
-      if not live then break end
-      buf, bi = s.buf, 1
-    end
-    score = tonumber(buf[bi + 1])
-  until got >= want or seen >= budget or score > bs or (score == bs and o > bo)
-  out[3] = s.ns
-  if live then
-    s.bi, s.score = bi, score
-  else
-    heap[1] = heap[n]
-    heap[n] = nil
-  end
-  if #heap > 0 then down(1) end
 end
 return out
 """,
