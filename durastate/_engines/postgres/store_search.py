@@ -79,24 +79,24 @@ def _recency_body(
 
 
 def _vector_sql(
-    ctx: StoreContext, req: SearchRequest, now: float, *, exact: bool = False
-) -> tuple[str, dict[str, Any], bool]:
+    ctx: StoreContext, req: SearchRequest, now: float
+) -> tuple[str, str, dict[str, Any], bool]:
+    """The approximate and the exact candidate query, their parameters, and whether the
+    SQL filter is exact (``matches`` need not check the rows)."""
     layout = ctx.layout
     assert layout is not None and req.query_vector is not None
     where, params = prefix_sql(req.namespace_prefix, "v.ns")
     filt = compile_sql(req.conditions, "i.value")
     params.update(filt.params, now=now, q=vector_text(req.query_vector, "[]"))
-    select = (
+    select = ctx.sql(
         f"SELECT {COLUMNS}, v.embedding FROM {{p}}durastate_store_vectors v "
         "JOIN {p}durastate_store i ON i.ns = v.ns AND i.key = v.key "
         f"WHERE v.dims = {layout.dims} AND {where} AND {LIVE} AND {filt.sql} "
     )
     distance = f"v.{layout.cast} {layout.operator} {layout.query_cast('%(q)s')}"
-    if exact:
-        order = f"({distance}) + 0, i.updated_at DESC, i.ns, i.key"
-    else:
-        order = distance
-    return ctx.sql(f"{select} ORDER BY {order} LIMIT %(n)s"), params, filt.exact
+    approximate = f"{select} ORDER BY {distance} LIMIT %(n)s"
+    exact = f"{select} ORDER BY ({distance}) + 0, i.updated_at DESC, i.ns, i.key LIMIT %(n)s"
+    return approximate, exact, params, filt.exact
 
 
 def vector_search_sql(
@@ -109,8 +109,8 @@ def vector_search_sql(
     ``scan_settings`` the scan goes on until ``n`` rows pass). Exact: ordered by an
     expression the index does not cover, for when the index scan ran dry.
     """
-    sql, params, _ = _vector_sql(ctx, req, now, exact=exact)
-    return sql, params
+    approximate, exact_sql, params, _ = _vector_sql(ctx, req, now)
+    return (exact_sql if exact else approximate), params
 
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s(::)?|%%")
@@ -172,10 +172,9 @@ def _vector_body(
     """
     assert ctx.layout is not None and ctx.index is not None
     layout = ctx.layout
-    exact, params, sql_exact = _vector_sql(ctx, req, now, exact=True)
+    approximate, exact, params, sql_exact = _vector_sql(ctx, req, now)
     # ``flat``: exact scans only (never an index another store built on the same schema).
     indexed = layout.kind != "flat"
-    approximate = _vector_sql(ctx, req, now)[0] if indexed else exact
     candidates = 2 * want + 10
     while True:
         if indexed:
