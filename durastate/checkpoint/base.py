@@ -334,6 +334,48 @@ def prepare_checkpoint(
     new_versions: ChannelVersions,
 ) -> PreparedCheckpoint:
     """Serialize a ``put``: new channel blobs, the bare checkpoint and its metadata."""
+    parts = checkpoint_parts(serde, config, checkpoint, metadata, new_versions)
+    ref = parts.ref
+    return PreparedCheckpoint(
+        thread_id=ref.thread_id,
+        checkpoint_ns=ref.checkpoint_ns,
+        checkpoint_id=parts.checkpoint_id,
+        parent_id=ref.checkpoint_id,
+        checkpoint=parts.checkpoint,
+        metadata=parts.metadata,
+        metadata_json=metadata_to_json(parts.meta),
+        blobs=tuple(PreparedBlob(*blob) for blob in parts.blobs),
+        channel_versions=parts.channel_versions,
+        run_id=parts.run_id,
+        created_at=parts.created_at,
+    )
+
+
+@dataclass(slots=True)
+class CheckpointParts:
+    """What ``prepare_checkpoint`` makes, as plain values (for engines that keep their own
+    records): the metadata as a dict, the blobs as (channel, version, type, data)."""
+
+    ref: CheckpointRef
+    checkpoint_id: str
+    checkpoint: Blob
+    metadata: Blob
+    meta: dict[str, Any]
+    """The metadata as stored (``writes`` left out); not to be changed."""
+    blobs: list[tuple[str, str, str, bytes]]
+    channel_versions: dict[str, str]
+    run_id: str | None
+    created_at: float
+
+
+def checkpoint_parts(
+    serde: SerializerProtocol,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+) -> CheckpointParts:
+    """The work of ``prepare_checkpoint``, checks and errors included."""
     ref = parse_config(config)
     if (type(checkpoint) is not dict and not isinstance(checkpoint, Mapping)) or (
         "id" not in checkpoint
@@ -342,7 +384,7 @@ def prepare_checkpoint(
     checkpoint_id = _text(checkpoint["id"], "checkpoint['id']")
     values = checkpoint.get("channel_values") or {}
     dumps = serde.dumps_typed
-    blobs = []
+    blobs: list[tuple[str, str, str, bytes]] = []
     for channel, version in new_versions.items():
         if channel in values:
             try:
@@ -352,28 +394,33 @@ def prepare_checkpoint(
                 typ, data = dumps_named(serde, values[channel], f"channel {channel!r}")
         else:
             typ, data = EMPTY_BLOB
-        blobs.append(PreparedBlob(channel, str(version), typ, data))
+        blobs.append((channel, str(version), typ, data))
     bare = {k: v for k, v in checkpoint.items() if k != "channel_values"}
     bare["channel_values"] = {}
     meta = get_checkpoint_metadata(config, metadata)
     meta_d = cast(dict[str, Any], meta)
     meta_d.pop("writes", None)
     run_id = meta_d.get("run_id")
-    return PreparedCheckpoint(
-        thread_id=ref.thread_id,
-        checkpoint_ns=ref.checkpoint_ns,
-        checkpoint_id=checkpoint_id,
-        parent_id=ref.checkpoint_id,
-        checkpoint=_dumps(
-            serde, bare, lambda: f"checkpoint {checkpoint_id} of thread {ref.thread_id!r}"
-        ),
-        metadata=_dumps(serde, meta_d, lambda: f"metadata of checkpoint {checkpoint_id}"),
-        metadata_json=metadata_to_json(meta_d),
-        blobs=tuple(blobs),
-        channel_versions={k: str(v) for k, v in checkpoint.get("channel_versions", {}).items()},
-        run_id=None if run_id is None else str(run_id),
-        created_at=time.time(),
+    return CheckpointParts(
+        ref,
+        checkpoint_id,
+        _dumps(serde, bare, lambda: f"checkpoint {checkpoint_id} of thread {ref.thread_id!r}"),
+        _dumps(serde, meta_d, lambda: f"metadata of checkpoint {checkpoint_id}"),
+        meta_d,
+        blobs,
+        {k: str(v) for k, v in checkpoint.get("channel_versions", {}).items()},
+        None if run_id is None else str(run_id),
+        time.time(),
     )
+
+
+def metadata_view(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The JSON projection of metadata as a dict: ``json.loads(metadata_to_json(m))``."""
+    plain = copy_in(metadata)
+    if plain is not None:
+        return plain
+    view: dict[str, Any] = json.loads(metadata_to_json(metadata))
+    return view
 
 
 def prepare_writes(

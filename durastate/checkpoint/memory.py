@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -31,12 +30,13 @@ from durastate.checkpoint.base import (
     check_limit,
     check_prune,
     check_thread_ids,
+    checkpoint_parts,
     checkpoints_to_keep,
     delta_depth,
     list_scope,
     metadata_matches,
+    metadata_view,
     parse_config,
-    prepare_checkpoint,
     prepare_write_rows,
 )
 from durastate.checkpoint.flavours import SyncCheckpointer
@@ -46,19 +46,14 @@ from durastate.checkpoint.flavours import SyncCheckpointer
 class _Row:
     checkpoint: Blob
     metadata: Blob
-    metadata_json: str
+    metadata_view: dict[str, Any]
     parent_id: str | None
     run_id: str | None
     versions: dict[str, str]
-    _view: dict[str, Any] | None = None
 
-    @property
-    def metadata_view(self) -> dict[str, Any]:
-        """The JSON part of the metadata, parsed on first use (filters, prune)."""
-        view = self._view
-        if view is None:
-            view = self._view = json.loads(self.metadata_json)
-        return view
+
+_Write = tuple[str, str, str, bytes, str, int]
+"""A pending write as kept: ``StoredWrite``'s fields in order (made into one on reads)."""
 
 
 @dataclass
@@ -67,9 +62,7 @@ class MemoryCheckpointData:
 
     threads: dict[str, dict[str, dict[str, _Row]]] = field(default_factory=dict)
     blobs: dict[tuple[str, str, str, str], Blob] = field(default_factory=dict)
-    writes: dict[tuple[str, str, str], dict[tuple[str, int], StoredWrite]] = field(
-        default_factory=dict
-    )
+    writes: dict[tuple[str, str, str], dict[tuple[str, int], _Write]] = field(default_factory=dict)
     expiry: dict[str, float] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -120,7 +113,8 @@ class InMemorySaver(SyncCheckpointer):
             blob = self.data.blobs.get((thread_id, ns, channel, version))
             if blob is not None:
                 blobs[channel] = blob
-        writes = list(self.data.writes.get((thread_id, ns, cid), {}).values())
+        bucket = self.data.writes.get((thread_id, ns, cid))
+        writes = [StoredWrite(*w) for w in bucket.values()] if bucket else []
         return StoredCheckpoint(
             thread_id, ns, cid, row.parent_id, row.checkpoint, row.metadata, blobs, writes
         )
@@ -193,25 +187,34 @@ class InMemorySaver(SyncCheckpointer):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        prep = prepare_checkpoint(self.serde, config, checkpoint, metadata, new_versions)
+        parts = checkpoint_parts(self.serde, config, checkpoint, metadata, new_versions)
+        ref = parts.ref
+        thread_id, ns = ref.thread_id, ref.checkpoint_ns
         row = _Row(
-            prep.checkpoint,
-            prep.metadata,
-            prep.metadata_json,
-            prep.parent_id,
-            prep.run_id,
-            cast(dict[str, str], prep.channel_versions),  # a fresh dict of this put
+            parts.checkpoint,
+            parts.metadata,
+            metadata_view(parts.meta),
+            ref.checkpoint_id,
+            parts.run_id,
+            parts.channel_versions,
         )
-        with self.data.lock:
-            if self._expired(prep.thread_id, prep.created_at):
-                self._drop_thread(prep.thread_id)
-            for blob in prep.blobs:
-                key = (prep.thread_id, prep.checkpoint_ns, blob.channel, blob.version)
-                self.data.blobs[key] = (blob.type, blob.data)
-            spaces = self.data.threads.setdefault(prep.thread_id, {})
-            spaces.setdefault(prep.checkpoint_ns, {})[prep.checkpoint_id] = row
-            self._touch(prep.thread_id, prep.created_at)
-        return prep.result_config()
+        data = self.data
+        with data.lock:
+            if self._expired(thread_id, parts.created_at):
+                self._drop_thread(thread_id)
+            blobs = data.blobs
+            for channel, version, typ, blob in parts.blobs:
+                blobs[(thread_id, ns, channel, version)] = (typ, blob)
+            spaces = data.threads.setdefault(thread_id, {})
+            spaces.setdefault(ns, {})[parts.checkpoint_id] = row
+            self._touch(thread_id, parts.created_at)
+        return {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "checkpoint_id": parts.checkpoint_id,
+            }
+        }
 
     def put_writes(
         self,
@@ -231,7 +234,7 @@ class InMemorySaver(SyncCheckpointer):
                 # Special writes (idx < 0) replace; regular ones keep the first.
                 if idx >= 0 and key in bucket:
                     continue
-                bucket[key] = StoredWrite(task_id, channel, typ, data, task_path, idx)
+                bucket[key] = (task_id, channel, typ, data, task_path, idx)
             self._touch(ref.thread_id)
 
     # -- retention -----------------------------------------------------------------------
