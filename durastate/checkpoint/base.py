@@ -484,6 +484,16 @@ def build_tuple(serde: SerializerProtocol, row: StoredCheckpoint) -> CheckpointT
 
     loads = serde.loads_typed
     checkpoint = _loads(serde, row.checkpoint, where)
+    if not isinstance(checkpoint, dict):
+        raise DeserializationError(
+            f"{where()}: the stored checkpoint decodes to a {type(checkpoint).__name__}, "
+            "not a checkpoint"
+        )
+    metadata = _loads(serde, row.metadata, lambda: f"metadata of {where()}")
+    if not isinstance(metadata, dict):
+        raise DeserializationError(
+            f"metadata of {where()}: decodes to a {type(metadata).__name__}, not a mapping"
+        )
     values = {}
     for channel, blob in row.blobs.items():
         if blob[0] != "empty":
@@ -517,8 +527,8 @@ def build_tuple(serde: SerializerProtocol, row: StoredCheckpoint) -> CheckpointT
                 "checkpoint_id": row.checkpoint_id,
             }
         },
-        checkpoint=checkpoint,
-        metadata=_loads(serde, row.metadata, lambda: f"metadata of {where()}"),
+        checkpoint=cast(Checkpoint, checkpoint),
+        metadata=cast(CheckpointMetadata, metadata),
         parent_config=cast(RunnableConfig | None, parent),
         pending_writes=pending,
     )
