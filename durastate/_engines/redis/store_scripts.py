@@ -367,7 +367,8 @@ end
 local score, streams, heap, n = {}, {}, {}, #names
 for first = 1, n, 1000 do
   local last = math.min(first + 999, n)
-  local bounds = redis.call('ZMSCORE', P .. ':h', unpack(names, first, last))
+  local bounds = {}
+  if n > 1 then bounds = redis.call('ZMSCORE', P .. ':h', unpack(names, first, last)) end
   for o = first, last do
     local b = bounds[o - first + 1]
     score[o] = b and tonumber(b) or -math.huge
@@ -397,11 +398,15 @@ local function drop_first()
   n = n - 1
   if n > 0 then down(1) end
 end
+-- The first read of a namespace: its head only, unless every entry read is a row (no
+-- filter), when up to as many as are wanted.
+local first_read = 1
+if not conds and not unscored then first_read = math.min(want, 256) end
 local function open(o)
   local ns = names[o]
   local e = ns
   if string.find(e, '[^0-9A-Za-z.]') then e = esc(e) end
-  local s = {ns = ns, z = P .. ':u:' .. e, i = P .. ':i:' .. e .. ':', chunk = 1, rank = 0}
+  local s = {ns = ns, z = P .. ':u:' .. e, i = P .. ':i:' .. e .. ':', chunk = first_read, rank = 0}
   if cs ~= '' then s.rank = start_rank(s.z, labels(ns)) end
   if not load(s) then return false end
   streams[o], score[o] = s, tonumber(s.buf[2])
@@ -439,28 +444,38 @@ while n > 0 do
       seen = seen + 1
       local ek = key
       if string.find(key, '[^0-9A-Za-z]') then ek = esc(key) end
-      local v, nv = nil, 0
-      if unscored then
-        local h = redis.call('HMGET', ik .. ek, 'v', 'nv')
-        v, nv = h[1], tonumber(h[2]) or 0
-      else
-        v = redis.call('HGET', ik .. ek, 'v')
-      end
-      if v and nv == 0 and (not conds or passes(conds, quick, v)) then
-        local h = redis.call('HMGET', ik .. ek, 'c', 'u', 't', 'nv')
-        if h[2] then
-          out[#out + 1] = {s.ns, key, v, h[1], h[2], h[3] or '', tonumber(h[4]) or 0}
+      if not conds then
+        local h = redis.call('HMGET', ik .. ek, 'v', 'c', 'u', 't', 'nv')
+        local nv = tonumber(h[5]) or 0
+        if h[1] and not (unscored and nv > 0) then
+          out[#out + 1] = {s.ns, key, h[1], h[2], h[3], h[4] or '', nv}
           got = got + 1
+        end
+      else
+        local v, nv = nil, 0
+        if unscored then
+          local h = redis.call('HMGET', ik .. ek, 'v', 'nv')
+          v, nv = h[1], tonumber(h[2]) or 0
+        else
+          v = redis.call('HGET', ik .. ek, 'v')
+        end
+        if v and nv == 0 and passes(conds, quick, v) then
+          local h = redis.call('HMGET', ik .. ek, 'c', 'u', 't', 'nv')
+          if h[2] then
+            out[#out + 1] = {s.ns, key, v, h[1], h[2], h[3] or '', tonumber(h[4]) or 0}
+            got = got + 1
+          end
         end
       end
       bi = bi + 2
+      if got >= want or seen >= budget then break end
       if bi > #buf then
         live = load(s)
         if not live then break end
         buf, bi = s.buf, 1
       end
       sc = tonumber(buf[bi + 1])
-    until got >= want or seen >= budget or sc > bs or (sc == bs and o > bo)
+    until sc > bs or (sc == bs and o > bo)
     out[3] = s.ns
     if live then
       s.bi, score[o] = bi, sc
