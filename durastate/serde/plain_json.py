@@ -63,9 +63,16 @@ def copy_in(value: Any) -> dict[str, Any] | None:
 
     ``None`` when the value is not made of exact JSON types only: use the JSON path.
     """
+    copied = copy_in_flat(value)
+    return None if copied is None else copied[0]
+
+
+def copy_in_flat(value: Any) -> tuple[dict[str, Any], bool] | None:
+    """``copy_in``, and whether the value is flat (no nested dict or list)."""
     if type(value) is not dict:
         return None
     out: dict[str, Any] = {}
+    flat = True
     try:
         # The top level inline: most values are a handful of plain fields.
         for k, v in value.items():
@@ -83,12 +90,13 @@ def copy_in(value: Any) -> dict[str, Any] | None:
                     return None
             elif t is dict or t is list:
                 v = _copy_node(v, 1)
+                flat = False
             elif v is not None and t is not bool:
                 return None
             out[k] = v
     except _Fallback:
         return None
-    return out
+    return out, flat
 
 
 def is_flat(value: dict[str, Any]) -> bool:

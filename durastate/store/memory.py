@@ -17,7 +17,7 @@ from langgraph.store.base import (
     _validate_namespace_labels,
 )
 
-from durastate.serde.plain_json import copy_in, copy_out, is_flat
+from durastate.serde.plain_json import copy_in, copy_in_flat, copy_out, is_flat
 from durastate.store.base import (
     Namespace,
     PreparedBatch,
@@ -132,6 +132,16 @@ class InMemoryStore(SyncStore):
     ) -> Item | None:
         if type(namespace) is not tuple or type(key) is not str:
             return super().get(namespace, key, refresh_ttl=refresh_ttl)
+        data = self.data
+        try:
+            members = data.items.get(namespace)
+        except TypeError:  # an unhashable label: the checks below name it
+            members = None
+        rec = None if members is None else members.get(key)
+        if rec is not None and rec.expires_at is None:
+            # Only valid names are ever stored, so a hit needs no checks; records are
+            # replaced, never changed in place (but for expiry), so no lock either.
+            return make_item(rec, _copy(rec))
         try:
             known = namespace in self._read_ns
         except TypeError:
@@ -142,14 +152,8 @@ class InMemoryStore(SyncStore):
             self._namespace(namespace)
         if len(key) > _SHORT_KEY or "\x00" in key:
             check_key(key, namespace)
-        data = self.data
-        members = data.items.get(namespace)
-        rec = None if members is None else members.get(key)
         if rec is None:
             return None
-        if rec.expires_at is None:
-            # Records are replaced, never changed in place (but for expiry): no lock needed.
-            return make_item(rec, _copy(rec))
         refresh = self._refresh_default if refresh_ttl is None else bool(refresh_ttl)
         now = time.time()
         with data.lock:
@@ -318,23 +322,26 @@ class InMemoryStore(SyncStore):
                 key = check_key(key, ns)
             entry: _Entry | None = None
             if value is not None:
-                copied = copy_in(value)
-                if copied is None:
+                checked = copy_in_flat(value)
+                if checked is None:
                     copied, _ = self._put_value(value, ns, key)
+                    flat = is_flat(copied)
+                else:
+                    copied, flat = checked
                 text = copied.get(plain) if plain is not None and op.index is None else None
                 if type(text) is str:
                     found: tuple[tuple[str, str], ...] = ((plain_path, text),) if text else ()
                 else:
                     found = self._index_texts(op.index, ns, key, copied)
                 ttl = None if op.ttl is None else check_ttl(op.ttl, ns, key)
-                entry = (copied, ttl, found)
+                entry = (copied, flat, ttl, found)
             where = (ns, key)
             if where in latest:
                 del latest[where]
             latest[where] = entry
         for entry in latest.values():
             if entry is not None:
-                for _, text in entry[2]:
+                for _, text in entry[3]:
                     texts.setdefault(text, None)
         plan.texts = list(texts)
         return plan
@@ -353,7 +360,7 @@ class InMemoryStore(SyncStore):
                 if entry is None:
                     data.delete(ns, key)
                     continue
-                value, ttl, texts = entry
+                value, flat, ttl, texts = entry
                 vectors: Matrix | None = None
                 if texts and doc_m is not None:
                     if len(texts) == 1:
@@ -366,7 +373,7 @@ class InMemoryStore(SyncStore):
                     ns,
                     key,
                     value,
-                    None,
+                    flat,
                     old.created_at if old is not None else now,
                     now,
                     None if ttl is None else now + ttl * 60.0,
@@ -386,8 +393,9 @@ class InMemoryStore(SyncStore):
         return self.sweep_ttl()
 
 
-_Entry = tuple[dict[str, Any], float | None, tuple[tuple[str, str], ...]]
-"""A planned put: its checked value, TTL in minutes and (path, text) pairs to embed."""
+_Entry = tuple[dict[str, Any], bool, float | None, tuple[tuple[str, str], ...]]
+"""A planned put: its checked value, whether it is flat, TTL in minutes and the (path,
+text) pairs to embed."""
 
 
 @dataclass(slots=True)
