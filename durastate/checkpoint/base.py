@@ -326,6 +326,21 @@ def _loads(serde: SerializerProtocol, blob: Blob, label: Callable[[], str]) -> A
         return loads_named(serde, blob, label())
 
 
+def channel_serializer(
+    serde: SerializerProtocol, checkpoint: Checkpoint
+) -> Callable[[str], Blob | None]:
+    """Serializes one channel's value of ``checkpoint`` on demand (None when it has none):
+    for an unchanged channel whose stored value an engine finds missing at write time."""
+    values = checkpoint.get("channel_values") or {}
+
+    def serialize(channel: str) -> Blob | None:
+        if channel not in values:
+            return None
+        return dumps_named(serde, values[channel], f"channel {channel!r}")
+
+    return serialize
+
+
 def prepare_checkpoint(
     serde: SerializerProtocol,
     config: RunnableConfig,

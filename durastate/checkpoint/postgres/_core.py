@@ -26,9 +26,9 @@ from durastate.checkpoint.base import (
     CheckpointerBase,
     PreparedCheckpoint,
     StoredCheckpoint,
+    channel_serializer,
     check_prune,
     check_thread_ids,
-    dumps_named,
     prepare_checkpoint,
     prepare_writes,
     ttl_seconds,
@@ -77,13 +77,7 @@ class PostgresOps:
         new_versions: ChannelVersions,
     ) -> tuple[PreparedCheckpoint, Operation[None]]:
         prep = prepare_checkpoint(saver.serde, config, checkpoint, metadata, new_versions)
-        values = checkpoint.get("channel_values") or {}
-
-        def serialize(channel: str) -> tuple[str, bytes] | None:
-            if channel not in values:
-                return None
-            return dumps_named(saver.serde, values[channel], f"channel {channel!r}")
-
+        serialize = channel_serializer(saver.serde, checkpoint)
         expires = saver.expires_at(prep.created_at)
         return prep, put_operation(prep, serialize, expires, self.schema)
 

@@ -29,9 +29,9 @@ from durastate.checkpoint.base import (
     CheckpointerBase,
     PreparedCheckpoint,
     StoredCheckpoint,
+    channel_serializer,
     check_prune,
     check_thread_ids,
-    dumps_named,
     prepare_checkpoint,
     prepare_writes,
     ttl_seconds,
@@ -78,13 +78,7 @@ class SqliteOps:
         new_versions: ChannelVersions,
     ) -> tuple[PreparedCheckpoint, Plan[None]]:
         prep = prepare_checkpoint(saver.serde, config, checkpoint, metadata, new_versions)
-        values = checkpoint.get("channel_values") or {}
-
-        def serialize(channel: str) -> tuple[str, bytes] | None:
-            if channel not in values:
-                return None
-            return dumps_named(saver.serde, values[channel], f"channel {channel!r}")
-
+        serialize = channel_serializer(saver.serde, checkpoint)
         op = put_operation(prep, self.bases, serialize, saver.expires_at(prep.created_at))
         return prep, remembering(op, self.bases)
 
