@@ -148,10 +148,15 @@ def field_texts(fp: FieldPath, value: dict[str, Any]) -> list[str]:
     return fp.texts(value)
 
 
+BEYOND_ANY_STORE = 2**62
+"""Counts above this mean "all" alike on every engine (SQL integers end at 2**63 - 1, and
+offset + limit must fit too); no store holds that many items, so no answer changes."""
+
+
 def _check_count(value: Any, what: str, *, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidInputError(f"{what} must be an int >= {minimum}, got {value!r}")
-    return value
+    return min(value, BEYOND_ANY_STORE)
 
 
 @dataclass(frozen=True, slots=True)
