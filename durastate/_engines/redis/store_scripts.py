@@ -398,9 +398,9 @@ local function drop_first()
   n = n - 1
   if n > 0 then down(1) end
 end
--- The first read of a namespace: its head only, unless every entry read is a row (no
--- filter), when up to as many as are wanted.
-local first_read = 1
+-- The first read of a namespace (opened once the merge reaches it): as many entries as
+-- rows are wanted when every entry read is a row (no filter), else 16.
+local first_read = 16
 if not conds and not unscored then first_read = math.min(want, 256) end
 local function open(o)
   local ns = names[o]
