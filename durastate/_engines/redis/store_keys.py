@@ -11,6 +11,8 @@ whole store lives in one slot (its scripts span namespaces; it works, on one sha
   query engine's index covers these keys only.
 - ``:u:<ns>``: sorted set of the namespace's keys by ``-updated_at`` (recency order).
 - ``:n``: sorted set (lexicographic) of namespaces that hold items, for ``list_namespaces``.
+- ``:h``: sorted set of namespace -> the lowest ``-updated_at`` ever written there, so a
+  search merging namespaces by recency opens one only when the merge reaches it.
 - ``:x``: sorted set of ``<ns>\\0<key>`` by expiry in server milliseconds, so expired items
   leave ``:u`` and ``:n`` lazily (on ``list_namespaces`` and a few on every write) and on
   ``sweep_ttl``.
