@@ -354,6 +354,7 @@ class InMemoryStore(SyncStore):
         now = plan.now
         now_dt = ts_to_datetime(now)
         data = self.data
+        items = data.items
         with data.lock:
             records: list[MemoryRecord] = []
             for (ns, key), entry in plan.entries.items():
@@ -368,7 +369,14 @@ class InMemoryStore(SyncStore):
                         vectors = doc_m[i : i + 1]
                     else:
                         vectors = doc_m[[position[t] for _, t in texts]]
-                old = data.live(ns, key, now)
+                members = items.get(ns)
+                if members is None:
+                    members = items[ns] = {}
+                old = members.get(key)
+                if old is not None:
+                    data.drop_rows(old)
+                    if old.expires_at is not None and old.expires_at <= now:
+                        old = None  # expired: the item starts afresh
                 record = MemoryRecord(
                     ns,
                     key,
@@ -379,10 +387,13 @@ class InMemoryStore(SyncStore):
                     None if ttl is None else now + ttl * 60.0,
                     ttl,
                     vectors,
+                    old.created_dt if old is not None else now_dt,
+                    now_dt,
                 )
-                record.set_datetimes(old.created_dt if old is not None else now_dt, now_dt)
-                records.append(record)
-            data.store_many(records)
+                members[key] = record
+                if vectors is not None:
+                    records.append(record)
+            data.add_vectors(records)
         return [None] * plan.size
 
     def sweep_ttl(self) -> int:

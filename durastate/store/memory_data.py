@@ -48,6 +48,8 @@ class MemoryRecord:
         expires_at: float | None,
         ttl_minutes: float | None,
         vectors: Matrix | None,
+        created_dt: datetime | None = None,
+        updated_dt: datetime | None = None,
     ) -> None:
         self.namespace = namespace
         self.key = key
@@ -61,8 +63,9 @@ class MemoryRecord:
         self.vectors = vectors if vectors is not None and vectors.shape[0] else None
         self.first_row = -1
         """Where its rows start in the vector table of their width (-1: none)."""
-        self._created_dt: datetime | None = None
-        self._updated_dt: datetime | None = None
+        self._created_dt = created_dt
+        self._updated_dt = updated_dt
+        """The times as datetimes, made on first read unless handed over (a batch shares one)."""
 
     def set_datetimes(self, created: datetime, updated: datetime) -> None:
         """Hand over the times as datetimes already made (a batch shares one)."""
@@ -180,7 +183,8 @@ class MemoryStoreData:
             self._masks.clear()
         return ns_id
 
-    def _drop_rows(self, record: MemoryRecord) -> None:
+    def drop_rows(self, record: MemoryRecord) -> None:
+        """Mark an item's vector rows dead (the item is being replaced or deleted)."""
         if record.vectors is None or record.first_row < 0:
             return
         table = self.tables[record.vectors.shape[1]]
@@ -198,7 +202,7 @@ class MemoryStoreData:
         members = self.items.setdefault(record.namespace, {})
         old = members.get(record.key)
         if old is not None:
-            self._drop_rows(old)
+            self.drop_rows(old)
         members[record.key] = record
         if record.vectors is not None:
             dims = record.vectors.shape[1]
@@ -212,22 +216,29 @@ class MemoryStoreData:
 
     def store_many(self, records: list[MemoryRecord]) -> None:
         """Add or replace several items (distinct namespace/key pairs), vectors in one go."""
-        by_dims: dict[int, list[MemoryRecord]] = {}
         for record in records:
             members = self.items.setdefault(record.namespace, {})
             old = members.get(record.key)
             if old is not None:
-                self._drop_rows(old)
+                self.drop_rows(old)
             members[record.key] = record
+        self.add_vectors([r for r in records if r.vectors is not None])
+
+    def add_vectors(self, records: list[MemoryRecord]) -> None:
+        """Give items just stored their vector rows, in one go (and forget the recency
+        order, which the new items change)."""
+        by_dims: dict[int, list[MemoryRecord]] = {}
+        for record in records:
             if record.vectors is not None:
                 by_dims.setdefault(record.vectors.shape[1], []).append(record)
+        ns_id = self._ns_id
         for dims, group in by_dims.items():
             table = self.tables.get(dims)
             if table is None:
                 table = self.tables[dims] = VectorTable(dims)
             starts = table.extend(
                 [r.vectors for r in group if r.vectors is not None],
-                [self._ns_id(r.namespace) for r in group],
+                [ns_id(r.namespace) for r in group],
                 [r.expires_at for r in group],
                 group,
             )
@@ -241,7 +252,7 @@ class MemoryStoreData:
             return
         old = members.pop(key, None)
         if old is not None:
-            self._drop_rows(old)
+            self.drop_rows(old)
             self._order = None
         if not members:
             del self.items[namespace]
