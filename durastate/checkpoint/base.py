@@ -27,7 +27,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol, maybe_add_typed_
 from durastate._limits import MAX_NAME_BYTES, check_name_size
 from durastate.errors import DeserializationError, InvalidInputError, SerializationError
 from durastate.serde import apply_allowlist, default_serializer, serialization_error_with_prefix
-from durastate.serde.plain_json import copy_in
+from durastate.serde.plain_json import copy_in, json_without_nuls
 from durastate.store.filters import json_equal
 
 Blob = tuple[str, bytes]
@@ -276,7 +276,7 @@ def metadata_to_json(metadata: Mapping[str, Any]) -> str:
         j = _jsonable(v)
         if j is not _NOT_JSON:
             out[k] = j
-    return json.dumps(out, ensure_ascii=False, separators=(",", ":")).replace("\\u0000", "")
+    return json_without_nuls(json.dumps(out, ensure_ascii=False, separators=(",", ":")))
 
 
 def next_version(current: str | int | float | None) -> str:

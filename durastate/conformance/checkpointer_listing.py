@@ -8,7 +8,16 @@ from durastate.conformance._modes import BothModes
 from durastate.conformance.checkpointer_support import Chain, cid, ids, thread_config
 from durastate.conformance.harness import Api, Bound, Opener, opened
 
-FILTER_VALUES: list[Any] = ["text", 3, 2.5, True, None, [1, "a"], {"k": [1, {"z": None}]}]
+FILTER_VALUES: list[Any] = [
+    "text",
+    3,
+    2.5,
+    True,
+    None,
+    [1, "a"],
+    {"k": [1, {"z": None}]},
+    "C:\\u0000\\n",  # backslashes, not a NUL: kept as written
+]
 
 
 async def _three_threads(s: Bound) -> dict[str, list[str]]:

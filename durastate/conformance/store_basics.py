@@ -30,6 +30,7 @@ ODD_VALUE: dict[str, Any] = {
     "empty_dict": {},
     "nested": {"a": {"b": {"c": {"d": [1, 2, {"e": "f"}]}}}},
     "ключ": {"😀": "emoji key"},
+    "escape_lookalike": "C:\\u0000\\n \\\\u0000",  # backslashes, not NUL characters
 }
 
 

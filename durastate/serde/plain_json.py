@@ -10,6 +10,7 @@ JSON path decides and copied exactly as ``json.loads`` would give it back.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 _MAX_DEPTH = 100
@@ -17,6 +18,21 @@ _MAX_INT_BITS = 4096
 """Larger ints go the JSON way (Python refuses to print ints past 4300 digits)."""
 _NUL = "\x00"
 _ESCAPED_NUL = "\\u0000"
+
+
+_NUL_IN_JSON = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+r"""A NUL escape in JSON text: ``\u0000`` after an even run of backslashes (``\\u0000``
+is a backslash followed by the text ``u0000``, which is no NUL)."""
+
+
+def json_has_nul(text: str) -> bool:
+    """Whether JSON text (from ``json.dumps``) holds a NUL character in a string."""
+    return "\\u0000" in text and _NUL_IN_JSON.search(text) is not None
+
+
+def json_without_nuls(text: str) -> str:
+    """JSON text with every NUL character removed from its strings (Postgres rejects them)."""
+    return _NUL_IN_JSON.sub(r"\1", text) if "\\u0000" in text else text
 
 
 class _Fallback(Exception):

@@ -35,6 +35,7 @@ from durastate._bridge import in_thread, iterate_in_thread, run_on_loop
 from durastate._limits import MAX_NAME_BYTES, check_name_size
 from durastate._sweeper import TaskSweeper, ThreadSweeper
 from durastate.errors import InvalidInputError
+from durastate.serde.plain_json import json_has_nul
 from durastate.store.filters import Condition, compile_filter, matches
 from durastate.store.index import FieldPath, IndexSettings, parse_index
 from durastate.store.vectors import Matrix, as_matrix, scores, top_k
@@ -113,7 +114,7 @@ def value_to_json(value: Any, namespace: Namespace, key: str) -> str:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{where} is not JSON-serializable: {exc}") from None
-    if "\\u0000" in text:
+    if json_has_nul(text):
         raise InvalidInputError(f"{where} contains a NUL character, which no engine stores")
     return text
 
