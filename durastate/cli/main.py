@@ -106,6 +106,7 @@ def _secrets(args: Sequence[str]) -> list[str]:
 
 def run(args: Sequence[str] | None = None) -> int:
     """Run the command line ``args`` (default ``sys.argv[1:]``); returns the exit status."""
+    _Flags.debug = False  # each invocation's own --debug, not an earlier call's
     # The pool logs every failed connection attempt; the command reports the final error.
     pool_log = logging.getLogger("psycopg.pool")
     level = pool_log.level
