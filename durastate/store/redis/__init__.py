@@ -5,8 +5,9 @@ plain Redis >= 7, Valkey and managed services work. Items are hashes keyed by na
 and key (a get is one read), each namespace keeps its keys by ``updated_at`` and a
 namespace index serves ``list_namespaces`` without scanning items; TTLs are native
 expiries, refreshed on read. Semantic search (``index=``) uses the server's query engine
-(``FT.CREATE`` HNSW vector index, ``FT.SEARCH`` KNN with a namespace pre-filter);
-without one, configuring an index fails at setup with ``QueryEngineMissingError``.
+(``FT.CREATE`` HNSW vector index, ``FT.SEARCH`` KNN with a namespace pre-filter;
+``index["ann_index_config"]`` takes ``kind`` "hnsw" or "flat" (exact), ``m``,
+``ef_construction`` and ``ef_search``, as on Postgres); without one, configuring an index fails at setup with ``QueryEngineMissingError``.
 On a Redis Cluster every key of the store shares one hash tag (its scripts span
 namespaces), so the store works there but lives on one shard; semantic search needs a
 standalone server with the query engine.
