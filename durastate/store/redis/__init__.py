@@ -7,7 +7,8 @@ namespace index serves ``list_namespaces`` without scanning items; TTLs are nati
 expiries, refreshed on read. Semantic search (``index=``) uses the server's query engine
 (``FT.CREATE`` HNSW vector index, ``FT.SEARCH`` KNN with a namespace pre-filter;
 ``index["ann_index_config"]`` takes ``kind`` "hnsw" or "flat" (exact), ``m``,
-``ef_construction`` and ``ef_search``, as on Postgres); without one, configuring an index fails at setup with ``QueryEngineMissingError``.
+``ef_construction`` and ``ef_search``, as on Postgres); without one, configuring an
+index fails at setup with ``QueryEngineMissingError``.
 On a Redis Cluster every key of the store shares one hash tag (its scripts span
 namespaces), so the store works there but lives on one shard; semantic search needs a
 standalone server with the query engine.
