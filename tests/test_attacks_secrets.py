@@ -119,7 +119,7 @@ def _flip(data: bytes, at: int) -> bytes:
 
 def _framing(engine: str) -> int:
     """Bytes before the ciphertext in a stored blob (Redis keeps ``type NUL`` in front)."""
-    return len(b"msgpack+aesgcm\x00") if engine == "redis" else 0
+    return len(b"msgpack+at+aesgcm\x00") if engine == "redis" else 0
 
 
 TAMPERS: dict[str, Callable[[list[bytes], int], list[bytes]]] = {
@@ -178,10 +178,37 @@ def test_tampered_cache_entry_is_detected(sealed: Engines, engine: str, tamper: 
     cache.set({(ns, "k"): (f"{SECRET}-c" * 10, None), (ns, "other"): ("kept", None)})
     data = cache_bytes(sealed, engine, ns, "k")
     [changed] = TAMPERS[tamper]([data], 0)
-    poison_cache(sealed, engine, ns, "k", ("msgpack+aesgcm", changed))
+    poison_cache(sealed, engine, ns, "k", ("msgpack+at+aesgcm", changed))
     with pytest.raises(DeserializationError, match=r"authentication|truncated"):
         cache.get([(ns, "k")])
     assert cache.get([(ns, "other")]) == {(ns, "other"): "kept"}
+
+
+@pytest.mark.parametrize("engine", RAW_ENGINES)
+def test_swapped_channel_ciphertexts_are_detected(sealed: Engines, engine: str) -> None:
+    """Each ciphertext names the channel and version it was written for: two valid
+    ciphertexts swapped between channels are refused, never read as each other's value."""
+    thread = _secret_thread(sealed, engine)
+    tid = thread["configurable"]["thread_id"]
+    blobs = channel_blobs(sealed, engine, tid)
+    set_channel_bytes(sealed, engine, tid, [blobs[1], blobs[0], *blobs[2:]])
+    with pytest.raises(DeserializationError, match=r"channel '.*stored for .*moved or swapped"):
+        sealed.savers[engine].get_tuple(thread)
+    set_channel_bytes(sealed, engine, tid, blobs)
+    assert _values(sealed, engine, thread)["a"].startswith(f"{SECRET}-a")
+
+
+@pytest.mark.parametrize("engine", RAW_ENGINES)
+def test_swapped_cache_ciphertexts_are_detected(sealed: Engines, engine: str) -> None:
+    ns = ("sealed", uuid.uuid4().hex)
+    cache = sealed.caches[engine]
+    cache.set({(ns, "k"): (f"{SECRET}-k", None), (ns, "j"): (f"{SECRET}-j", None)})
+    k, j = cache_bytes(sealed, engine, ns, "k"), cache_bytes(sealed, engine, ns, "j")
+    poison_cache(sealed, engine, ns, "k", ("msgpack+at+aesgcm", j))
+    with pytest.raises(DeserializationError, match="moved or swapped"):
+        cache.get([(ns, "k")])
+    poison_cache(sealed, engine, ns, "k", ("msgpack+at+aesgcm", k))
+    assert cache.get([(ns, "k")]) == {(ns, "k"): f"{SECRET}-k"}
 
 
 # --- passwords in reprs, logs, exceptions and CLI output ----------------------------------

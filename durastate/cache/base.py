@@ -21,7 +21,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from durastate._bridge import in_thread
 from durastate._limits import MAX_NAME_BYTES, check_name_size
 from durastate._sweeper import ThreadSweeper
-from durastate.checkpoint.base import Blob, dumps_named, loads_named
+from durastate.checkpoint.base import Blob, bound_dumps, bound_loads, dumps_named, loads_named
 from durastate.errors import InvalidInputError
 from durastate.serde import default_serializer
 
@@ -134,6 +134,11 @@ EntryRow = tuple[tuple[str, str], Namespace, str, Blob, float | None, float | No
 expiry (a plain tuple: cheaper to make than a ``CacheEntry``)."""
 
 
+def entry_place(ns_text: str, key: str) -> str:
+    """Where a cache value is stored, bound into its ciphertext when encrypting."""
+    return f"cache\x00{ns_text}\x00{key}"
+
+
 class CacheBase(BaseCache[ValueT], Generic[ValueT]):
     """What every durastate cache shares; engines implement the raw operations."""
 
@@ -218,15 +223,16 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
         self, wanted: dict[tuple[str, str], FullKey], found: Mapping[tuple[str, str], Blob]
     ) -> dict[FullKey, ValueT]:
         out: dict[FullKey, ValueT] = {}
-        loads = self.serde.loads_typed
+        loads = bound_loads(self.serde)
         for raw_key, blob in found.items():
             fk = wanted[raw_key]
+            place = entry_place(*raw_key)
             try:
-                out[fk] = loads(blob)
+                out[fk] = loads(blob, place)
             except Exception:
                 # Again through loads_named, for its error naming the entry (the label
                 # is only worth making when something failed).
-                out[fk] = loads_named(self.serde, blob, f"cache entry {fk!r}")
+                out[fk] = loads_named(self.serde, blob, f"cache entry {fk!r}", place)
         return out
 
     def _prepare_rows(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> list[EntryRow]:
@@ -234,7 +240,7 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
         now = time.time()
         rows: list[EntryRow] = []
         serde = self.serde
-        dumps = serde.dumps_typed
+        dumps = bound_dumps(serde)
         for fk, pair in pairs.items():
             ns, key = fk if type(fk) is tuple and len(fk) == 2 else ((), None)
             try:
@@ -251,11 +257,12 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
                     f"cache value for {fk!r} must be a (value, ttl) pair"
                 ) from None
             seconds = None if ttl is None else check_ttl(ttl, (ns, key))
+            place = entry_place(text, key)
             try:
-                blob = dumps(value)
+                blob = dumps(value, place)
             except Exception:
                 # Again through dumps_named, for its error naming the entry.
-                blob = dumps_named(serde, value, f"cache value for {(ns, key)!r}")
+                blob = dumps_named(serde, value, f"cache value for {(ns, key)!r}", place)
             rows.append(
                 ((text, key), ns, key, blob, seconds, None if seconds is None else now + seconds)
             )

@@ -290,40 +290,78 @@ def next_version(current: str | int | float | None) -> str:
     return f"{n + 1:032}.{random.random():016}"
 
 
-def dumps_named(serde: SerializerProtocol, value: Any, label: str) -> Blob:
+def bound_dumps(serde: SerializerProtocol) -> Callable[[Any, str | None], Blob]:
+    """``dumps_typed`` naming where the value is stored, for serializers that bind an
+    encrypted value to its place (durastate's); others ignore the place."""
+    bound = getattr(serde, "dumps_bound", None)
+    if callable(bound):
+        return cast(Callable[[Any, "str | None"], Blob], bound)
+    plain = serde.dumps_typed
+    return lambda value, place: plain(value)
+
+
+def bound_loads(serde: SerializerProtocol) -> Callable[[Blob, str | None], Any]:
+    """``loads_typed`` checking the place a bound value names (see ``bound_dumps``)."""
+    bound = getattr(serde, "loads_bound", None)
+    if callable(bound):
+        return cast(Callable[[Blob, "str | None"], Any], bound)
+    plain = serde.loads_typed
+    return lambda blob, place: plain(blob)
+
+
+def channel_place(channel: str, version: Any) -> str:
+    return f"channel\x00{channel}\x00{version}"
+
+
+def write_place(task_id: str, channel: str, idx: int) -> str:
+    return f"write\x00{task_id}\x00{channel}\x00{idx}"
+
+
+def checkpoint_place(checkpoint_id: str, part: str) -> str:
+    """``part``: "checkpoint" or "metadata"."""
+    return f"{part}\x00{checkpoint_id}"
+
+
+def dumps_named(
+    serde: SerializerProtocol, value: Any, label: str, place: str | None = None
+) -> Blob:
     """Serialize, turning failures into an error that names where the value sits."""
     try:
-        return serde.dumps_typed(value)
+        return bound_dumps(serde)(value, place)
     except SerializationError as exc:
         raise serialization_error_with_prefix(exc, label) from None
     except Exception as exc:
         raise SerializationError(f"{label}: {exc}", (label,)) from exc
 
 
-def loads_named(serde: SerializerProtocol, blob: Blob, label: str) -> Any:
+def loads_named(serde: SerializerProtocol, blob: Blob, label: str, place: str | None = None) -> Any:
     """Deserialize, turning failures into an error that names the stored value."""
     try:
-        return serde.loads_typed(blob)
+        return bound_loads(serde)(blob, place)
     except DeserializationError as exc:
         raise DeserializationError(f"{label}: {exc}") from exc
     except Exception as exc:
         raise DeserializationError(f"{label}: cannot decode stored value: {exc!r}") from exc
 
 
-def _dumps(serde: SerializerProtocol, value: Any, label: Callable[[], str]) -> Blob:
+def _dumps(
+    serde: SerializerProtocol, value: Any, label: Callable[[], str], place: str | None
+) -> Blob:
     """``dumps_named`` with the label made only when serializing fails."""
     try:
-        return serde.dumps_typed(value)
+        return bound_dumps(serde)(value, place)
     except Exception:
-        return dumps_named(serde, value, label())
+        return dumps_named(serde, value, label(), place)
 
 
-def _loads(serde: SerializerProtocol, blob: Blob, label: Callable[[], str]) -> Any:
+def _loads(
+    serde: SerializerProtocol, blob: Blob, label: Callable[[], str], place: str | None
+) -> Any:
     """``loads_named`` with the label made only when decoding fails."""
     try:
-        return serde.loads_typed(blob)
+        return bound_loads(serde)(blob, place)
     except Exception:
-        return loads_named(serde, blob, label())
+        return loads_named(serde, blob, label(), place)
 
 
 def channel_serializer(
@@ -332,11 +370,13 @@ def channel_serializer(
     """Serializes one channel's value of ``checkpoint`` on demand (None when it has none):
     for an unchanged channel whose stored value an engine finds missing at write time."""
     values = checkpoint.get("channel_values") or {}
+    versions = checkpoint.get("channel_versions") or {}
 
     def serialize(channel: str) -> Blob | None:
         if channel not in values:
             return None
-        return dumps_named(serde, values[channel], f"channel {channel!r}")
+        place = channel_place(channel, versions.get(channel))
+        return dumps_named(serde, values[channel], f"channel {channel!r}", place)
 
     return serialize
 
@@ -398,15 +438,16 @@ def checkpoint_parts(
         raise InvalidInputError("checkpoint must be a Checkpoint mapping with an 'id'")
     checkpoint_id = _text(checkpoint["id"], "checkpoint['id']")
     values = checkpoint.get("channel_values") or {}
-    dumps = serde.dumps_typed
+    dumps = bound_dumps(serde)
     blobs: list[tuple[str, str, str, bytes]] = []
     for channel, version in new_versions.items():
         if channel in values:
+            place = channel_place(channel, version)
             try:
-                typ, data = dumps(values[channel])
+                typ, data = dumps(values[channel], place)
             except Exception:
                 # Again through dumps_named for its error (labels only made on failure).
-                typ, data = dumps_named(serde, values[channel], f"channel {channel!r}")
+                typ, data = dumps_named(serde, values[channel], f"channel {channel!r}", place)
         else:
             typ, data = EMPTY_BLOB
         blobs.append((channel, str(version), typ, data))
@@ -419,8 +460,18 @@ def checkpoint_parts(
     return CheckpointParts(
         ref,
         checkpoint_id,
-        _dumps(serde, bare, lambda: f"checkpoint {checkpoint_id} of thread {ref.thread_id!r}"),
-        _dumps(serde, meta_d, lambda: f"metadata of checkpoint {checkpoint_id}"),
+        _dumps(
+            serde,
+            bare,
+            lambda: f"checkpoint {checkpoint_id} of thread {ref.thread_id!r}",
+            checkpoint_place(checkpoint_id, "checkpoint"),
+        ),
+        _dumps(
+            serde,
+            meta_d,
+            lambda: f"metadata of checkpoint {checkpoint_id}",
+            checkpoint_place(checkpoint_id, "metadata"),
+        ),
         meta_d,
         blobs,
         {k: str(v) for k, v in checkpoint.get("channel_versions", {}).items()},
@@ -468,7 +519,7 @@ def prepare_write_rows(
     if not isinstance(task_id, str):
         raise InvalidInputError(f"task_id must be a string, got {type(task_id).__name__}")
     out: list[WriteRow] = []
-    dumps = serde.dumps_typed
+    dumps = bound_dumps(serde)
     for idx, item in enumerate(writes):
         try:
             channel, value = item
@@ -476,13 +527,15 @@ def prepare_write_rows(
             raise InvalidInputError(f"write #{idx} must be a (channel, value) pair") from None
         if not isinstance(channel, str):
             raise InvalidInputError(f"write #{idx}: channel must be a string, got {channel!r}")
+        index = WRITES_IDX_MAP.get(channel, idx)
+        place = write_place(task_id, channel, index)
         try:
-            typ, data = dumps(value)
+            typ, data = dumps(value, place)
         except Exception:
             # Again through dumps_named for its error (labels only made on failure).
             label = f"write to channel {channel!r} of task {task_id}"
-            typ, data = dumps_named(serde, value, label)
-        out.append((WRITES_IDX_MAP.get(channel, idx), channel, typ, data))
+            typ, data = dumps_named(serde, value, label, place)
+        out.append((index, channel, typ, data))
     return ref, out
 
 
@@ -497,33 +550,45 @@ def build_tuple(serde: SerializerProtocol, row: StoredCheckpoint) -> CheckpointT
     def where() -> str:
         return f"checkpoint {row.checkpoint_id} of thread {row.thread_id!r}"
 
-    loads = serde.loads_typed
-    checkpoint = _loads(serde, row.checkpoint, where)
+    loads = bound_loads(serde)
+    checkpoint = _loads(
+        serde, row.checkpoint, where, checkpoint_place(row.checkpoint_id, "checkpoint")
+    )
     if not isinstance(checkpoint, dict):
         raise DeserializationError(
             f"{where()}: the stored checkpoint decodes to a {type(checkpoint).__name__}, "
             "not a checkpoint"
         )
-    metadata = _loads(serde, row.metadata, lambda: f"metadata of {where()}")
+    metadata = _loads(
+        serde,
+        row.metadata,
+        lambda: f"metadata of {where()}",
+        checkpoint_place(row.checkpoint_id, "metadata"),
+    )
     if not isinstance(metadata, dict):
         raise DeserializationError(
             f"metadata of {where()}: decodes to a {type(metadata).__name__}, not a mapping"
         )
     values = {}
+    versions = checkpoint.get("channel_versions") or {}
     for channel, blob in row.blobs.items():
         if blob[0] != "empty":
+            place = channel_place(channel, versions.get(channel))
             try:
-                values[channel] = loads(blob)
+                values[channel] = loads(blob, place)
             except Exception:
                 # Again through loads_named for its error (labels only made on failure).
-                values[channel] = loads_named(serde, blob, f"channel {channel!r} of {where()}")
+                label = f"channel {channel!r} of {where()}"
+                values[channel] = loads_named(serde, blob, label, place)
     checkpoint["channel_values"] = values
     pending: list[PendingWrite] = []
     for w in sort_writes(row.writes) if len(row.writes) > 1 else row.writes:
+        place = write_place(w.task_id, w.channel, w.idx)
         try:
-            value = loads((w.type, w.data))
+            value = loads((w.type, w.data), place)
         except Exception:
-            value = loads_named(serde, (w.type, w.data), f"write to {w.channel!r} in {where()}")
+            label = f"write to {w.channel!r} in {where()}"
+            value = loads_named(serde, (w.type, w.data), label, place)
         pending.append((w.task_id, w.channel, value))
     parent = None
     if row.parent_id:

@@ -10,18 +10,35 @@ from durastate.errors import DeserializationError, InvalidInputError
 from durastate.serde._ciphers import AesGcmKeyring, LangGraphAesCipher
 
 COMPRESSED = "z"
+PLACED = "at"
+"""A layer under encryption naming where the value was stored (a channel at a version, a
+write, an entry): a ciphertext moved or swapped to another place is detected on read."""
 ENCRYPTED = AesGcmKeyring.name
 LANGGRAPH_ENCRYPTED = LangGraphAesCipher.name
 _MAX_STEPS = 4
 
 
 def _check_cipher_name(name: str) -> str:
-    if not name or "+" in name or name in (COMPRESSED, ENCRYPTED):
+    if not name or "+" in name or name in (COMPRESSED, ENCRYPTED, PLACED):
         raise InvalidInputError(
             f"cipher name {name!r} must be non-empty, contain no '+', and not be "
-            f"{COMPRESSED!r} or {ENCRYPTED!r}"
+            f"{COMPRESSED!r}, {ENCRYPTED!r} or {PLACED!r}"
         )
     return name
+
+
+def _check_place(data: bytes, place: str | None) -> bytes:
+    size = int.from_bytes(data[:4], "big") if len(data) >= 4 else -1
+    if size < 0 or len(data) < 4 + size:
+        raise DeserializationError("bound blob is truncated")
+    stored = data[4 : 4 + size]
+    if place is not None and stored != place.encode():
+        shown = stored.decode(errors="replace").replace("\x00", " ")
+        raise DeserializationError(
+            f"blob was stored for {shown!r}, not for where it was read: it was moved or "
+            "swapped (or the stored data was tampered with)"
+        )
+    return data[4 + size :]
 
 
 class Envelope:
@@ -74,12 +91,16 @@ class Envelope:
     def writes_plain(self) -> bool:
         return self.compress_threshold is None and not self.encrypt and self.cipher is None
 
-    def seal(self, type_: str, data: bytes) -> tuple[str, bytes]:
+    def seal(self, type_: str, data: bytes, place: str | None = None) -> tuple[str, bytes]:
         threshold = self.compress_threshold
         if threshold is not None and len(data) > threshold:
             packed = zlib.compress(data, self.compress_level)
             if len(packed) < len(data):
                 type_, data = f"{type_}+{COMPRESSED}", packed
+        if place is not None and (self.encrypt or self.cipher is not None):
+            where = place.encode()
+            data = len(where).to_bytes(4, "big") + where + data
+            type_ = f"{type_}+{PLACED}"
         if self.encrypt and self.keyring is not None:
             data = self.keyring.encrypt(data, type_.encode())
             type_ = f"{type_}+{ENCRYPTED}"
@@ -88,7 +109,9 @@ class Envelope:
             type_ = f"{type_}+{_check_cipher_name(name)}"
         return type_, data
 
-    def open(self, type_: str, data: bytes) -> tuple[str, bytes]:
+    def open(self, type_: str, data: bytes, place: str | None = None) -> tuple[str, bytes]:
+        """Undo the layers; ``place``: where the value was read from, checked against the
+        place a bound value names (None: not checked, e.g. a value read outside a saver)."""
         parts = type_.split("+")
         if len(parts) > _MAX_STEPS + 1:
             raise DeserializationError(f"type string {type_!r} has too many layers")
@@ -97,6 +120,8 @@ class Envelope:
             inner = "+".join(parts)
             if step == COMPRESSED:
                 data = self._inflate(data)
+            elif step == PLACED:
+                data = _check_place(data, place)
             elif step == ENCRYPTED:
                 if self.keyring is None:
                     raise DeserializationError(

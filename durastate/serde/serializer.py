@@ -206,6 +206,12 @@ class DurastateSerializer(JsonPlusSerializer):
         Raises ``SerializationError`` naming the path of the first value that
         cannot be serialized.
         """
+        return self.dumps_bound(obj, None)
+
+    def dumps_bound(self, obj: Any, place: str | None) -> tuple[str, bytes]:
+        """``dumps_typed``, and when encrypting, the ciphertext names ``place`` (where it
+        is stored: a channel at a version, a write, an entry), so ``loads_bound`` with
+        another place refuses it: encrypted values cannot be moved or swapped unnoticed."""
         if obj is None:
             return "null", _EMPTY
         if isinstance(obj, bytes):
@@ -219,7 +225,7 @@ class DurastateSerializer(JsonPlusSerializer):
                 type_, data = self._fallback(obj, exc)
         if self._plain:
             return type_, data
-        return self._envelope.seal(type_, data)
+        return self._envelope.seal(type_, data, place)
 
     def _fallback(self, obj: Any, exc: Exception) -> tuple[str, bytes]:
         if self.pickle_fallback:
@@ -246,6 +252,10 @@ class DurastateSerializer(JsonPlusSerializer):
         Raises ``DeserializationError`` (and nothing else) for corrupt,
         tampered or unreadable blobs.
         """
+        return self.loads_bound(data, None)
+
+    def loads_bound(self, data: tuple[str, bytes], place: str | None) -> Any:
+        """``loads_typed``, refusing a bound value stored for another ``place``."""
         try:
             type_, blob = data
         except (TypeError, ValueError):
@@ -258,7 +268,7 @@ class DurastateSerializer(JsonPlusSerializer):
             raise DeserializationError(f"blob must be bytes, got {type(blob).__name__}")
         if "+" in type_:
             try:
-                type_, blob = self._envelope.open(type_, bytes(blob))
+                type_, blob = self._envelope.open(type_, bytes(blob), place)
             except DeserializationError:
                 raise
             except Exception as exc:
