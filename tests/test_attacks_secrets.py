@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import ormsgpack
 import pytest
 from attacks_support import (
     RAW_ENGINES,
@@ -14,6 +15,7 @@ from attacks_support import (
     cache_bytes,
     channel_blobs,
     poison_cache,
+    poison_channels,
     reopened,
     set_channel_bytes,
 )
@@ -22,7 +24,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 from redis_support import delete_prefix
 
-from durastate.errors import DeserializationError
+from durastate.errors import DeserializationError, InvalidInputError
 from durastate.serde import DurastateSerializer
 
 KEY = bytes(range(32))
@@ -209,6 +211,31 @@ def test_swapped_cache_ciphertexts_are_detected(sealed: Engines, engine: str) ->
         cache.get([(ns, "k")])
     poison_cache(sealed, engine, ns, "k", ("msgpack+at+aesgcm", k))
     assert cache.get([(ns, "k")]) == {(ns, "k"): f"{SECRET}-k"}
+
+
+@pytest.mark.parametrize("engine", RAW_ENGINES)
+def test_require_encryption_refuses_planted_plaintext(sealed: Engines, engine: str) -> None:
+    """Without the key no one can forge a ciphertext, but they can write a plain value in
+    its place; a reader with ``require_encryption=True`` refuses it."""
+    thread = _secret_thread(sealed, engine)
+    tid = thread["configurable"]["thread_id"]
+    assert poison_channels(sealed, engine, tid, ("msgpack", ormsgpack.packb("planted"))) >= 2
+    assert _values(sealed, engine, thread)["a"] == "planted"  # a plain reader takes it
+    strict = DurastateSerializer(encryption_key=KEY, require_encryption=True)
+    with reopened(sealed, engine, strict) as (saver, _):
+        with pytest.raises(DeserializationError, match=r"not encrypted.*require_encryption"):
+            saver.get_tuple(thread)
+
+
+def test_require_encryption_needs_a_key_and_encrypts_none() -> None:
+    with pytest.raises(InvalidInputError, match="require_encryption"):
+        DurastateSerializer(require_encryption=True)
+    strict = DurastateSerializer(encryption_key=KEY, require_encryption=True)
+    sealed_none = strict.dumps_typed(None)
+    assert sealed_none[0].endswith("+aesgcm") and strict.loads_typed(sealed_none) is None
+    with pytest.raises(DeserializationError, match="not encrypted"):
+        strict.loads_typed(("null", b""))
+    assert "require_encryption=True" in repr(strict)
 
 
 # --- passwords in reprs, logs, exceptions and CLI output ----------------------------------

@@ -27,6 +27,13 @@ def _check_cipher_name(name: str) -> str:
     return name
 
 
+def is_encrypted(type_: object) -> bool:
+    """Whether a type string's outermost layer is a cipher (not plain, ``z`` or ``at``)."""
+    if not isinstance(type_, str) or "+" not in type_:
+        return False
+    return type_.rsplit("+", 1)[1] not in (COMPRESSED, PLACED)
+
+
 def _check_place(data: bytes, place: str | None) -> bytes:
     size = int.from_bytes(data[:4], "big") if len(data) >= 4 else -1
     if size < 0 or len(data) < 4 + size:

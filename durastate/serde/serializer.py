@@ -16,7 +16,7 @@ from langgraph.checkpoint.serde.base import CipherProtocol, SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from durastate.errors import DeserializationError, SerializationError
+from durastate.errors import DeserializationError, InvalidInputError, SerializationError
 from durastate.serde._ciphers import (
     DURASTATE_KEY_ENV,
     LANGGRAPH_KEY_ENV,
@@ -27,7 +27,7 @@ from durastate.serde._ciphers import (
 )
 from durastate.serde._decode import Decoder
 from durastate.serde._encode import locate_failure, pack
-from durastate.serde._envelope import Envelope
+from durastate.serde._envelope import Envelope, is_encrypted
 from durastate.serde._errors import serialization_error_with_prefix
 from durastate.serde._revive import Reviver, TypeKey, normalize_allowlist
 
@@ -117,6 +117,12 @@ class DurastateSerializer(JsonPlusSerializer):
       from ``DURASTATE_AES_KEY`` (text, as above). ``previous_keys`` are tried
       when reading, for key rotation. The inner type string is authenticated,
       so tampering with either blob or type string is detected.
+    - Values a saver or cache stores are bound to their place (``+at``, under the
+      encryption layer: the channel and version, the write, the checkpoint or the
+      cache entry), so two valid ciphertexts swapped or moved are refused.
+    - ``require_encryption=True`` refuses to read any value that is not encrypted
+      (and encrypts ``None`` too), so someone who can write to the database but has
+      no key cannot put a plaintext value in place of an encrypted one.
     - ``cipher`` takes any LangGraph ``CipherProtocol`` instead; its name
       becomes the layer name. ``cipher=LangGraphAesCipher(key)`` writes blobs
       the official ``EncryptedSerializer.from_pycryptodome_aes`` reads.
@@ -137,6 +143,7 @@ class DurastateSerializer(JsonPlusSerializer):
         cipher: CipherProtocol | None = None,
         langgraph_aes_key: bytes | str | None = None,
         max_inflate_size: int = 1 << 30,
+        require_encryption: bool = False,
     ) -> None:
         super().__init__(pickle_fallback=pickle_fallback, allowed_msgpack_modules=None)
         if isinstance(allowlist, _FromEnv):
@@ -169,6 +176,11 @@ class DurastateSerializer(JsonPlusSerializer):
         )
         self._encrypts = write_key is not None
         self._plain = self._envelope.writes_plain
+        if require_encryption and not (self._encrypts or cipher is not None):
+            raise InvalidInputError(
+                "require_encryption=True needs encryption_key= (or DURASTATE_AES_KEY) or cipher="
+            )
+        self._require_encryption = bool(require_encryption)
 
     def _set_revival(self, reviver: Reviver) -> None:
         self._revival = reviver
@@ -194,6 +206,8 @@ class DurastateSerializer(JsonPlusSerializer):
             options.append(f"compress_threshold={self._envelope.compress_threshold}")
         if self._encrypts:
             options.append("encrypted=True")
+        if self._require_encryption:
+            options.append("require_encryption=True")
         elif self._envelope.cipher is not None:
             options.append(f"cipher={type(self._envelope.cipher).__name__}")
         return f"DurastateSerializer({', '.join(options)})"
@@ -212,6 +226,8 @@ class DurastateSerializer(JsonPlusSerializer):
         """``dumps_typed``, and when encrypting, the ciphertext names ``place`` (where it
         is stored: a channel at a version, a write, an entry), so ``loads_bound`` with
         another place refuses it: encrypted values cannot be moved or swapped unnoticed."""
+        if obj is None and self._require_encryption:
+            return self._envelope.seal("msgpack", pack(None), place)
         if obj is None:
             return "null", _EMPTY
         if isinstance(obj, bytes):
@@ -260,6 +276,11 @@ class DurastateSerializer(JsonPlusSerializer):
             type_, blob = data
         except (TypeError, ValueError):
             raise DeserializationError("expected a (type, bytes) pair") from None
+        if self._require_encryption and not is_encrypted(type_):
+            raise DeserializationError(
+                f"a value of type {type_!r} is not encrypted, and this serializer requires "
+                "encryption (require_encryption=True): refused"
+            )
         if type_ == "msgpack":
             return self._decoder.unpack(blob)
         if not isinstance(type_, str):
