@@ -19,7 +19,7 @@ from langgraph.cache.base import BaseCache, FullKey, Namespace
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from durastate._bridge import in_thread
-from durastate._limits import MAX_NAME_BYTES, check_name_size
+from durastate._limits import ALWAYS_SHORT, check_name_size
 from durastate._sweeper import ThreadSweeper
 from durastate.checkpoint.base import Blob, bound_dumps, bound_loads, dumps_named, loads_named
 from durastate.errors import InvalidInputError
@@ -40,8 +40,6 @@ def decode_namespace(text: str) -> Namespace:
 _ACCEPTED: dict[tuple[str, ...], str] = {}
 """Namespaces already checked, with their text form (names repeat on every call)."""
 _ACCEPTED_MAX = 4096
-_ALWAYS_SHORT = MAX_NAME_BYTES // 4
-"""Names of at most this many characters fit the byte limit whatever they hold."""
 
 
 def _checked_namespace(namespace: Any) -> tuple[Namespace, str]:
@@ -90,8 +88,20 @@ def checked_key(full_key: Any) -> tuple[Namespace, str, str]:
         raise InvalidInputError(f"cache key in {ns!r} must be a string, got {type(key).__name__}")
     if "\x00" in key:
         raise InvalidInputError(f"cache key {key!r} in {ns!r} contains NUL")
-    if len(key) > _ALWAYS_SHORT:
-        check_name_size(key, f"cache key in {ns!r}:")
+    check_name_size(key, f"cache key in {ns!r}:")
+    return ns, text, key
+
+
+def _known_key(full_key: Any) -> tuple[Namespace, str, str]:
+    """``checked_key``, answered without checks for a namespace seen before with a short
+    plain key (names repeat on every call; this is the cache's hot path)."""
+    ns, key = full_key if type(full_key) is tuple and len(full_key) == 2 else ((), None)
+    try:
+        text = _ACCEPTED.get(ns) if type(ns) is tuple else None
+    except TypeError:
+        text = None
+    if text is None or type(key) is not str or len(key) > ALWAYS_SHORT or "\x00" in key:
+        return checked_key(full_key)
     return ns, text, key
 
 
@@ -208,14 +218,7 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
     def _keys(self, keys: Sequence[FullKey]) -> dict[tuple[str, str], FullKey]:
         wanted: dict[tuple[str, str], FullKey] = {}
         for fk in keys:
-            ns, key = fk if type(fk) is tuple and len(fk) == 2 else ((), None)
-            try:
-                text = _ACCEPTED.get(ns) if type(ns) is tuple else None
-            except TypeError:
-                text = None
-            if text is None or type(key) is not str or len(key) > _ALWAYS_SHORT or "\x00" in key:
-                # Not a namespace seen before with a short plain key: check it all.
-                ns, text, key = checked_key(fk)
+            ns, text, key = _known_key(fk)
             wanted[(text, key)] = (ns, key)
         return wanted
 
@@ -242,14 +245,7 @@ class CacheBase(BaseCache[ValueT], Generic[ValueT]):
         serde = self.serde
         dumps = bound_dumps(serde)
         for fk, pair in pairs.items():
-            ns, key = fk if type(fk) is tuple and len(fk) == 2 else ((), None)
-            try:
-                text = _ACCEPTED.get(ns) if type(ns) is tuple else None
-            except TypeError:
-                text = None
-            if text is None or type(key) is not str or len(key) > _ALWAYS_SHORT or "\x00" in key:
-                # Not a namespace seen before with a short plain key: check it all.
-                ns, text, key = checked_key(fk)
+            ns, text, key = _known_key(fk)
             try:
                 value, ttl = pair
             except (TypeError, ValueError):

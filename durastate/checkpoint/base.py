@@ -24,7 +24,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol, maybe_add_typed_methods
 
-from durastate._limits import MAX_NAME_BYTES, check_name_size
+from durastate._limits import check_name_size
 from durastate.errors import DeserializationError, InvalidInputError, SerializationError
 from durastate.serde import apply_allowlist, default_serializer, serialization_error_with_prefix
 from durastate.serde.plain_json import copy_in, json_without_nuls
@@ -163,10 +163,6 @@ def _text(value: Any, what: str) -> str:
     raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}: {value!r}")
 
 
-_ALWAYS_SHORT = MAX_NAME_BYTES // 4
-"""Names of at most this many characters fit the byte limit whatever they hold."""
-
-
 def parse_config(config: RunnableConfig | None, *, need_id: bool = False) -> CheckpointRef:
     """Read thread, namespace and checkpoint id from a config, with clear errors."""
     if not config or not isinstance(config.get("configurable"), Mapping):
@@ -181,16 +177,10 @@ def parse_config(config: RunnableConfig | None, *, need_id: bool = False) -> Che
     checkpoint_ns = "" if ns is None else _text(ns, "config['configurable']['checkpoint_ns']")
     raw_id = conf.get("checkpoint_id")
     checkpoint_id = None if raw_id in (None, "") else _text(raw_id, "checkpoint_id")
-    if (
-        len(thread_id) > _ALWAYS_SHORT
-        or len(checkpoint_ns) > _ALWAYS_SHORT
-        or "\x00" in thread_id
-        or "\x00" in checkpoint_ns
-    ):
-        for label, text in (("thread_id", thread_id), ("checkpoint_ns", checkpoint_ns)):
-            if "\x00" in text:
-                raise InvalidInputError(f"config['configurable']['{label}'] must not contain NUL")
-            check_name_size(text, f"config['configurable']['{label}']")
+    for label, text in (("thread_id", thread_id), ("checkpoint_ns", checkpoint_ns)):
+        if "\x00" in text:
+            raise InvalidInputError(f"config['configurable']['{label}'] must not contain NUL")
+        check_name_size(text, f"config['configurable']['{label}']")
     if need_id and checkpoint_id is None:
         raise InvalidInputError("config['configurable']['checkpoint_id'] is required here")
     return CheckpointRef(thread_id, checkpoint_ns, checkpoint_id)

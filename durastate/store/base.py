@@ -32,7 +32,7 @@ from langgraph.store.base import (
 )
 
 from durastate._bridge import in_thread, iterate_in_thread, run_on_loop
-from durastate._limits import MAX_NAME_BYTES, check_name_size
+from durastate._limits import check_name_size
 from durastate._sweeper import TaskSweeper, ThreadSweeper
 from durastate.errors import InvalidInputError
 from durastate.serde.plain_json import json_has_nul
@@ -89,10 +89,6 @@ def check_namespace(
     return cast(Namespace, namespace)
 
 
-_ALWAYS_SHORT = MAX_NAME_BYTES // 4
-"""Names of at most this many characters fit the byte limit whatever they hold."""
-
-
 def check_key(key: Any, namespace: Namespace) -> str:
     if not isinstance(key, str):
         raise InvalidInputError(
@@ -100,8 +96,7 @@ def check_key(key: Any, namespace: Namespace) -> str:
         )
     if "\x00" in key:
         raise InvalidInputError(f"key {key!r} in namespace {namespace!r} contains NUL")
-    if len(key) > _ALWAYS_SHORT:
-        check_name_size(key, f"key in namespace {namespace!r}:")
+    check_name_size(key, f"key in namespace {namespace!r}:")
     return key
 
 
