@@ -26,6 +26,7 @@ from redis_support import delete_prefix
 
 from durastate.errors import DeserializationError, InvalidInputError
 from durastate.serde import DurastateSerializer
+from durastate.serde._ciphers import LangGraphAesCipher
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -236,6 +237,9 @@ def test_require_encryption_needs_a_key_and_encrypts_none() -> None:
     with pytest.raises(DeserializationError, match="not encrypted"):
         strict.loads_typed(("null", b""))
     assert "require_encryption=True" in repr(strict)
+    with_cipher = DurastateSerializer(cipher=LangGraphAesCipher("k" * 16), require_encryption=True)
+    assert "cipher=LangGraphAesCipher" in repr(with_cipher)
+    assert "require_encryption=True" in repr(with_cipher)
 
 
 # --- passwords in reprs, logs, exceptions and CLI output ----------------------------------

@@ -206,10 +206,10 @@ class DurastateSerializer(JsonPlusSerializer):
             options.append(f"compress_threshold={self._envelope.compress_threshold}")
         if self._encrypts:
             options.append("encrypted=True")
-        if self._require_encryption:
-            options.append("require_encryption=True")
         elif self._envelope.cipher is not None:
             options.append(f"cipher={type(self._envelope.cipher).__name__}")
+        if self._require_encryption:
+            options.append("require_encryption=True")
         return f"DurastateSerializer({', '.join(options)})"
 
     # --- writing ---------------------------------------------------------------------
